@@ -1,0 +1,1 @@
+//! Tokio core of nkafka.

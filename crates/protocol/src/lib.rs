@@ -1,0 +1,1 @@
+//! Sans-IO Kafka wire protocol for nkafka.

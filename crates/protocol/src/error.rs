@@ -66,8 +66,7 @@ impl ErrorCode {
     /// `"UNKNOWN_ERROR_CODE"` for a code this table does not know.
     #[inline]
     pub fn name(self) -> &'static str {
-        self.info()
-            .map_or(UNKNOWN_ERROR_CODE_NAME, |info| info.name)
+        self.info().map_or(UNKNOWN_ERROR_CODE_NAME, |info| info.name)
     }
 
     /// Whether the Java client would retry on this code. Unknown codes are not retriable,
@@ -570,9 +569,7 @@ mod tests {
             assert_eq!(c.name(), "UNKNOWN_ERROR_CODE");
             assert!(!c.is_retriable());
             assert!(!c.is_ok());
-            assert!(c
-                .to_string()
-                .starts_with(&format!("UNKNOWN_ERROR_CODE ({code}): ")));
+            assert!(c.to_string().starts_with(&format!("UNKNOWN_ERROR_CODE ({code}): ")));
         }
     }
 

@@ -1,1 +1,82 @@
-//! Sans-IO Kafka wire protocol for nkafka.
+//! Sans-IO Kafka wire protocol for nkafka: pure functions over bytes, no I/O, no tokio.
+//!
+//! - [`codec`]: integers, varints, a bounds-checked reader.
+//! - [`record_batch`]: RecordBatch v2 writer and reader (the hot path, ours).
+//! - [`produce`]: Produce request framing around already-encoded batches (ours).
+//! - [`frame`]: request/response headers and control-plane messages, which come from the
+//!   generated `kafka-protocol` crate (Kafka's own JSON schemas, pinned release).
+//! - [`error`]: every Kafka error code with name, retriable flag and description.
+//! - [`murmur2`]: the Java client's key hash, for partition choice.
+
+pub mod codec;
+pub mod error;
+pub mod frame;
+pub mod murmur2;
+pub mod produce;
+pub mod record_batch;
+
+/// Control-plane message types generated from Kafka's JSON schemas, re-exported so that
+/// the client crate does not depend on the generator directly.
+pub use kafka_protocol;
+
+/// Why bytes could not be decoded. Never a panic: input may be truncated or hostile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Fewer bytes than a field needs.
+    #[error("truncated input: needed {needed} bytes, {available} available")]
+    Truncated {
+        /// Bytes the field needs.
+        needed: usize,
+        /// Bytes that were left.
+        available: usize,
+    },
+    /// A structurally invalid value.
+    #[error("invalid data: {0}")]
+    Invalid(&'static str),
+    /// A record batch whose CRC-32C does not match its bytes.
+    #[error("CRC mismatch in batch at offset {base_offset}: stored {expected:#010x}, computed {actual:#010x}")]
+    CrcMismatch {
+        /// Base offset of the corrupt batch.
+        base_offset: i64,
+        /// CRC stored in the batch.
+        expected: u32,
+        /// CRC computed over the bytes.
+        actual: u32,
+    },
+    /// Message format v0/v1 (pre-0.11): brokers 4.x no longer write it.
+    #[error("unsupported message format (magic {0}); only RecordBatch v2 is supported")]
+    UnsupportedMagic(i8),
+    /// The response belongs to another request (pipelining went out of step).
+    #[error("correlation id mismatch: expected {expected}, got {actual}")]
+    CorrelationMismatch {
+        /// Id of the oldest request in flight.
+        expected: i32,
+        /// Id found in the response.
+        actual: i32,
+    },
+    /// A generated control-plane message failed to decode.
+    #[error("cannot decode {api} v{version}: {message}")]
+    Message {
+        /// API name.
+        api: String,
+        /// Version used.
+        version: i16,
+        /// What the generated decoder said.
+        message: String,
+    },
+}
+
+/// Why a request could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The generated encoder refused the message at this version.
+    #[error("cannot encode {api} v{version}: {message}")]
+    Message {
+        /// API name.
+        api: String,
+        /// Version used.
+        version: i16,
+        /// What the generated encoder said.
+        message: String,
+    },
+}

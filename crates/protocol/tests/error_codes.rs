@@ -58,12 +58,7 @@ fn table_matches_java_errors() {
             "description of {}",
             java.name
         );
-        assert_eq!(
-            code.is_ok(),
-            java.exception.is_none(),
-            "is_ok of {}",
-            java.name
-        );
+        assert_eq!(code.is_ok(), java.exception.is_none(), "is_ok of {}", java.name);
     }
 }
 

@@ -40,33 +40,15 @@ fn from_hex(hex: &str) -> Vec<u8> {
 fn murmur2_matches_java() {
     let v = load();
     assert!(v.kafka_clients_version.starts_with("4."));
-    assert!(
-        v.cases.len() >= 190,
-        "expected ~200 keys, got {}",
-        v.cases.len()
-    );
+    assert!(v.cases.len() >= 190, "expected ~200 keys, got {}", v.cases.len());
     for case in &v.cases {
         let key = from_hex(&case.key_hex);
         if let Some(text) = &case.key_text {
-            assert_eq!(
-                text.as_bytes(),
-                key.as_slice(),
-                "key_text of {}",
-                case.key_hex
-            );
+            assert_eq!(text.as_bytes(), key.as_slice(), "key_text of {}", case.key_hex);
         }
         let h = murmur2(&key);
-        assert_eq!(
-            h, case.murmur2,
-            "murmur2 of {} key {}",
-            case.label, case.key_hex
-        );
-        assert_eq!(
-            to_positive(h),
-            case.to_positive,
-            "toPositive of {}",
-            case.key_hex
-        );
+        assert_eq!(h, case.murmur2, "murmur2 of {} key {}", case.label, case.key_hex);
+        assert_eq!(to_positive(h), case.to_positive, "toPositive of {}", case.key_hex);
     }
 }
 
@@ -77,11 +59,7 @@ fn partition_for_key_matches_java() {
     for case in &v.cases {
         let key = from_hex(&case.key_hex);
         let counts: Vec<u32> = case.partitions.iter().map(|&(n, _)| n).collect();
-        assert_eq!(
-            counts, v.partition_counts,
-            "partition counts of {}",
-            case.key_hex
-        );
+        assert_eq!(counts, v.partition_counts, "partition counts of {}", case.key_hex);
         for &(n, expected) in &case.partitions {
             assert_eq!(
                 partition_for_key(&key, n),

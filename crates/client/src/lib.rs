@@ -1,1 +1,15 @@
-//! Tokio core of nkafka.
+//! Tokio core of nkafka: connections, cluster metadata, the producer and admin.
+//! No napi here: the binding crate (`crates/node`) is a thin layer over this one, and
+//! everything in it can be used and tested from Rust alone.
+//!
+//! Every async function must run inside a tokio runtime; the binding supplies one.
+
+pub mod admin;
+pub mod cluster;
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod producer;
+
+pub use error::{Error, Kind, Result};
+pub use nkafka_protocol as protocol;

@@ -189,6 +189,20 @@ impl BatchBuilder {
         self.buf.capacity()
     }
 
+    /// Timestamp of the first record (0 while empty); record timestamps are stored
+    /// relative to it.
+    #[inline]
+    pub fn base_timestamp(&self) -> i64 {
+        self.base_timestamp
+    }
+
+    /// Grows the buffer so it can hold `total` bytes without reallocating.
+    pub fn reserve_total(&mut self, total: usize) {
+        if total > self.buf.capacity() {
+            self.buf.reserve_exact(total - self.buf.len());
+        }
+    }
+
     /// Records appended so far.
     #[inline]
     pub fn count(&self) -> i32 {

@@ -1,0 +1,222 @@
+//! Admin operations: cluster description, topic listing, creation and deletion.
+//! In KRaft clusters any broker accepts CreateTopics/DeleteTopics and forwards them to the
+//! controller, so requests go to any live broker, as the Java AdminClient does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::{
+    ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use nkafka_protocol::error::ErrorCode;
+use tokio::time::Instant;
+
+use crate::cluster::{validate_topic_name, Cluster, Metadata};
+use crate::config::ClientConfig;
+use crate::error::{Error, Result};
+
+/// A topic to create.
+#[derive(Clone, Debug)]
+pub struct NewTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partitions; -1 for the broker default.
+    pub num_partitions: i32,
+    /// Replication factor; -1 for the broker default.
+    pub replication_factor: i16,
+    /// Topic configs (`cleanup.policy`, `retention.ms`, ...).
+    pub configs: Vec<(String, String)>,
+}
+
+/// Per-topic outcome of a create or delete.
+#[derive(Clone, Debug)]
+pub struct TopicResult {
+    /// Topic name.
+    pub name: String,
+    /// The error, if the operation failed for this topic.
+    pub error: Option<Error>,
+}
+
+/// An admin client.
+pub struct Admin {
+    cluster: Arc<Cluster>,
+}
+
+impl Admin {
+    /// An admin client for the cluster in `cfg`.
+    pub fn new(cfg: ClientConfig) -> Result<Admin> {
+        cfg.validate()?;
+        Ok(Admin {
+            cluster: Cluster::new(cfg, 16),
+        })
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.cluster.config().request_timeout
+    }
+
+    /// Brokers, controller and cluster id (a full metadata request).
+    pub async fn describe_cluster(&self) -> Result<Arc<Metadata>> {
+        self.cluster.refresh(None, false).await
+    }
+
+    /// Metadata for the named topics (all topics when `None`), without auto-creation.
+    pub async fn metadata(&self, topics: Option<&[String]>) -> Result<Arc<Metadata>> {
+        if let Some(ts) = topics {
+            for t in ts {
+                validate_topic_name(t)?;
+            }
+        }
+        self.cluster.refresh(topics, false).await
+    }
+
+    /// Creates topics; waits up to `timeout` for the controller. With `wait_for_leaders`,
+    /// also waits until metadata shows a leader for every partition, so a producer can
+    /// use the topics at once.
+    pub async fn create_topics(
+        &self,
+        topics: &[NewTopic],
+        timeout: Duration,
+        validate_only: bool,
+    ) -> Result<Vec<TopicResult>> {
+        for t in topics {
+            validate_topic_name(&t.name)?;
+            if t.num_partitions == 0 || t.num_partitions < -1 {
+                return Err(Error::argument(
+                    "numPartitions",
+                    format!("{} for topic `{}`", t.num_partitions, t.name),
+                ));
+            }
+            if t.replication_factor == 0 || t.replication_factor < -1 {
+                return Err(Error::argument(
+                    "replicationFactor",
+                    format!("{} for topic `{}`", t.replication_factor, t.name),
+                ));
+            }
+        }
+        let conn = self.cluster.any_connection(self.deadline()).await?;
+        let version = conn.versions().pick_for::<CreateTopicsRequest>(ApiKey::CreateTopics)?;
+        let req = CreateTopicsRequest::default()
+            .with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32)
+            .with_validate_only(validate_only)
+            .with_topics(
+                topics
+                    .iter()
+                    .map(|t| {
+                        CreatableTopic::default()
+                            .with_name(TopicName(StrBytes::from_string(t.name.clone())))
+                            .with_num_partitions(t.num_partitions)
+                            .with_replication_factor(t.replication_factor)
+                            .with_configs(
+                                t.configs
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        CreatableTopicConfig::default()
+                                            .with_name(StrBytes::from_string(k.clone()))
+                                            .with_value(Some(StrBytes::from_string(v.clone())))
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect(),
+            );
+        let resp: CreateTopicsResponse = conn
+            .call(
+                ApiKey::CreateTopics,
+                &req,
+                version,
+                timeout + self.cluster.config().request_timeout,
+            )
+            .await?;
+        Ok(resp
+            .topics
+            .into_iter()
+            .map(|t| TopicResult {
+                name: t.name.0.to_string(),
+                error: to_error(t.error_code, t.error_message.as_deref()),
+            })
+            .collect())
+    }
+
+    /// Deletes topics by name.
+    pub async fn delete_topics(&self, names: &[String], timeout: Duration) -> Result<Vec<TopicResult>> {
+        for n in names {
+            validate_topic_name(n)?;
+        }
+        let conn = self.cluster.any_connection(self.deadline()).await?;
+        let version = conn.versions().pick_for::<DeleteTopicsRequest>(ApiKey::DeleteTopics)?;
+        let mut req = DeleteTopicsRequest::default().with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32);
+        if version >= 6 {
+            req = req.with_topics(
+                names
+                    .iter()
+                    .map(|n| {
+                        kafka_protocol::messages::delete_topics_request::DeleteTopicState::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                    })
+                    .collect(),
+            );
+        } else {
+            req = req.with_topic_names(
+                names
+                    .iter()
+                    .map(|n| TopicName(StrBytes::from_string(n.clone())))
+                    .collect(),
+            );
+        }
+        let resp: DeleteTopicsResponse = conn
+            .call(
+                ApiKey::DeleteTopics,
+                &req,
+                version,
+                timeout + self.cluster.config().request_timeout,
+            )
+            .await?;
+        Ok(resp
+            .responses
+            .into_iter()
+            .map(|t| TopicResult {
+                name: t.name.map(|n| n.0.to_string()).unwrap_or_default(),
+                error: to_error(t.error_code, t.error_message.as_deref()),
+            })
+            .collect())
+    }
+
+    /// Waits until metadata shows every partition of `topics` with a leader.
+    pub async fn wait_for_leaders(&self, topics: &[String], timeout: Duration) -> Result<Arc<Metadata>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let meta = self.cluster.refresh(Some(topics), false).await?;
+            let ready = topics.iter().all(|t| {
+                meta.topics.get(t).is_some_and(|tm| {
+                    tm.error.is_ok() && !tm.partitions.is_empty() && tm.partitions.iter().all(|p| p.leader >= 0)
+                })
+            });
+            if ready {
+                return Ok(meta);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    crate::error::Kind::Timeout,
+                    format!(
+                        "topics {topics:?} have no leader for every partition after {} ms",
+                        timeout.as_millis()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Closes connections.
+    pub fn close(&self) {
+        self.cluster.close();
+    }
+}
+
+fn to_error(code: i16, message: Option<&str>) -> Option<Error> {
+    let code = ErrorCode(code);
+    (!code.is_ok()).then(|| Error::broker(code, message))
+}

@@ -1,0 +1,165 @@
+//! The one error type of the client. Every error carries a stable `code` string: Kafka's
+//! own error name when the broker said it (e.g. `NOT_LEADER_OR_FOLLOWER`), or a client
+//! code for what happened on our side (`BUFFER_FULL`, `INVALID_CONFIG`, ...). The JS
+//! `KafkaError` is built from these fields.
+
+use std::fmt;
+use std::sync::Arc;
+
+use nkafka_protocol::error::ErrorCode;
+use nkafka_protocol::DecodeError;
+
+/// What went wrong, at the level a caller can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The broker answered with this Kafka error code.
+    Broker(ErrorCode),
+    /// A configuration value is invalid (the message names the key).
+    InvalidConfig,
+    /// An argument to a call is invalid (the message names it).
+    InvalidArgument,
+    /// `bufferMemory` is exhausted.
+    BufferFull,
+    /// The client was closed.
+    Closed,
+    /// A TCP connection failed or dropped.
+    Network,
+    /// A request got no answer within `requestTimeoutMs`.
+    RequestTimeout,
+    /// A record was not delivered within `deliveryTimeoutMs`.
+    DeliveryTimeout,
+    /// A wait (flush, metadata) ran past its deadline.
+    Timeout,
+    /// The peer sent bytes that are not a valid Kafka response.
+    Protocol,
+    /// A record is larger than `maxRequestSize` or `bufferMemory`.
+    RecordTooLarge,
+    /// The broker supports no version of an API the client needs.
+    UnsupportedVersion,
+    /// A bug in nkafka (a caught panic, a broken invariant).
+    Internal,
+}
+
+/// An error with its code, message, whether retrying can help, and where it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// The kind.
+    pub kind: Kind,
+    /// A message for people.
+    pub message: String,
+    /// Broker address or id, when one is involved.
+    pub broker: Option<Arc<str>>,
+    /// Topic, when one is involved.
+    pub topic: Option<Arc<str>>,
+    /// Partition, when one is involved.
+    pub partition: Option<i32>,
+}
+
+impl Error {
+    /// An error of `kind` with a message.
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            broker: None,
+            topic: None,
+            partition: None,
+        }
+    }
+
+    /// An error the broker reported with `code`.
+    pub fn broker(code: ErrorCode, message: Option<&str>) -> Self {
+        let message = match message {
+            Some(m) if !m.is_empty() => format!("{}: {m}", code.name()),
+            _ => format!("{}: {}", code.name(), code.description()),
+        };
+        Error::new(Kind::Broker(code), message)
+    }
+
+    /// An invalid configuration value; `key` is the camelCase config name.
+    pub fn config(key: &str, problem: impl fmt::Display) -> Self {
+        Error::new(Kind::InvalidConfig, format!("invalid config `{key}`: {problem}"))
+    }
+
+    /// An invalid argument; `what` names it.
+    pub fn argument(what: &str, problem: impl fmt::Display) -> Self {
+        Error::new(Kind::InvalidArgument, format!("invalid {what}: {problem}"))
+    }
+
+    /// The client is closed.
+    pub fn closed(what: &str) -> Self {
+        Error::new(Kind::Closed, format!("{what} is closed"))
+    }
+
+    /// A connection problem with `broker`.
+    pub fn network(broker: &str, problem: impl fmt::Display) -> Self {
+        Error::new(Kind::Network, format!("connection to {broker} failed: {problem}")).with_broker(broker)
+    }
+
+    /// Attaches the broker.
+    pub fn with_broker(mut self, broker: &str) -> Self {
+        self.broker = Some(broker.into());
+        self
+    }
+
+    /// Attaches topic and partition.
+    pub fn with_partition(mut self, topic: &Arc<str>, partition: i32) -> Self {
+        self.topic = Some(topic.clone());
+        if partition >= 0 {
+            self.partition = Some(partition);
+        }
+        self
+    }
+
+    /// The stable code JS sees as `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            Kind::Broker(c) => c.name(),
+            Kind::InvalidConfig => "INVALID_CONFIG",
+            Kind::InvalidArgument => "INVALID_ARGUMENT",
+            Kind::BufferFull => "BUFFER_FULL",
+            Kind::Closed => "CLIENT_CLOSED",
+            Kind::Network => "NETWORK_EXCEPTION",
+            Kind::RequestTimeout => "REQUEST_TIMED_OUT",
+            Kind::DeliveryTimeout => "DELIVERY_TIMEOUT",
+            Kind::Timeout => "TIMEOUT",
+            Kind::Protocol => "PROTOCOL_ERROR",
+            Kind::RecordTooLarge => "MESSAGE_TOO_LARGE",
+            Kind::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            Kind::Internal => "INTERNAL",
+        }
+    }
+
+    /// Whether the same operation may succeed if tried again (Kafka's RetriableException
+    /// for broker codes).
+    pub fn retriable(&self) -> bool {
+        match self.kind {
+            Kind::Broker(c) => c.is_retriable(),
+            Kind::Network | Kind::RequestTimeout | Kind::BufferFull | Kind::Timeout => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::new(Kind::Protocol, e.to_string())
+    }
+}
+
+impl From<nkafka_protocol::EncodeError> for Error {
+    fn from(e: nkafka_protocol::EncodeError) -> Self {
+        Error::new(Kind::Internal, e.to_string())
+    }
+}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,265 @@
+//! The producer: `produce()` encodes a record into its partition's batch on the caller's
+//! thread; a sender task drains ready batches into one pipelined request per broker;
+//! outcomes come back as batch reports through one coalescing queue.
+//!
+//! Life of a record: append (accumulator) -> batch sealed by size, linger, flush or close
+//! -> drained into a Produce request (sender) -> response -> report queued -> the report
+//! consumer (the JS binding) takes the reports, which frees their buffer memory and
+//! counts them as delivered for `flush`.
+
+mod accumulator;
+mod sender;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+pub use accumulator::{BatchReport, Record};
+
+use crate::cluster::{Cluster, Metadata, Purpose};
+use crate::config::ProducerConfig;
+use crate::error::{Error, Kind, Result};
+use accumulator::Accumulator;
+
+/// Called (from any thread) when reports become available after the queue was empty.
+pub type ReportNotifier = Box<dyn Fn() + Send + Sync>;
+
+/// Counters for `stats()`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProducerStats {
+    /// Bytes of buffer memory in use.
+    pub buffered_bytes: usize,
+    /// Records produced and not yet reported.
+    pub outstanding: u64,
+    /// Produce requests written.
+    pub requests: usize,
+    /// Highest number of produce requests in flight on one connection.
+    pub max_in_flight: usize,
+    /// Batch retries after retriable errors.
+    pub retries: usize,
+    /// Metadata refreshes done.
+    pub metadata_refreshes: u64,
+}
+
+pub(crate) struct Shared {
+    cfg: ProducerConfig,
+    cluster: Arc<Cluster>,
+    acc: Mutex<Accumulator>,
+    /// Wakes the sender.
+    wake: Notify,
+    /// Wakes flush waiters when reports were taken.
+    delivered: Notify,
+    reports: Mutex<Vec<BatchReport>>,
+    notifier: ReportNotifier,
+    buffered: AtomicUsize,
+    closed: AtomicBool,
+    /// Set when the sender should stop.
+    stopped: AtomicBool,
+    retries: AtomicUsize,
+    metadata_wanted: AtomicBool,
+}
+
+impl Shared {
+    fn push_reports(&self, mut reports: Vec<BatchReport>) {
+        if reports.is_empty() {
+            return;
+        }
+        let was_empty = {
+            let mut q = self.reports.lock();
+            let was_empty = q.is_empty();
+            q.append(&mut reports);
+            was_empty
+        };
+        if was_empty {
+            (self.notifier)();
+        }
+    }
+}
+
+/// A Kafka producer. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct Producer {
+    shared: Arc<Shared>,
+}
+
+impl Producer {
+    /// Starts a producer. Must be called inside a tokio runtime (the sender task is
+    /// spawned on it). `notifier` is called when reports are ready to take.
+    pub fn new(cfg: ProducerConfig, notifier: ReportNotifier) -> Result<Producer> {
+        cfg.validate()?;
+        let cluster = Cluster::new(cfg.client.clone(), cfg.max_in_flight);
+        let shared = Arc::new(Shared {
+            acc: Mutex::new(Accumulator::new(&cfg)),
+            cfg,
+            cluster,
+            wake: Notify::new(),
+            delivered: Notify::new(),
+            reports: Mutex::new(Vec::new()),
+            notifier,
+            buffered: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            retries: AtomicUsize::new(0),
+            metadata_wanted: AtomicBool::new(false),
+        });
+        tokio::spawn(sender::run(shared.clone()));
+        Ok(Producer { shared })
+    }
+
+    /// Interns a topic name (validated against Kafka's rules). Later `produce` calls take
+    /// the id, so the hot path never hashes or copies the name.
+    pub fn topic_id(&self, name: &str) -> Result<u32> {
+        crate::cluster::validate_topic_name(name)?;
+        let (id, new) = self.shared.acc.lock().topic_id(name);
+        if new {
+            self.shared.metadata_wanted.store(true, Ordering::Release);
+            self.shared.wake.notify_one();
+        }
+        Ok(id)
+    }
+
+    /// Encodes a record into its partition's open batch. Never waits: when buffer memory
+    /// is exhausted it fails at once with BUFFER_FULL.
+    #[inline]
+    pub fn produce(&self, topic_id: u32, rec: &Record<'_>) -> Result<()> {
+        if self.shared.closed.load(Ordering::Relaxed) {
+            return Err(Error::closed("the producer"));
+        }
+        let r = self.shared.acc.lock().append(topic_id, rec, &self.shared.buffered);
+        match r {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                self.shared.wake.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                if e.kind == Kind::BufferFull {
+                    // Full buffers make every batch ready: wake the sender.
+                    self.shared.wake.notify_one();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes every report queued so far, freeing their buffer memory. The caller (on the
+    /// JS thread) fans them out to callbacks and promises.
+    pub fn take_reports(&self) -> Vec<BatchReport> {
+        let reports = std::mem::take(&mut *self.shared.reports.lock());
+        if reports.is_empty() {
+            return reports;
+        }
+        let mut freed = 0;
+        {
+            let mut acc = self.shared.acc.lock();
+            for r in &reports {
+                freed += r.accounted;
+                acc.complete(r.epoch, r.count.max(0) as u64);
+            }
+        }
+        self.shared.buffered.fetch_sub(freed, Ordering::Relaxed);
+        self.shared.delivered.notify_waiters();
+        // Space freed: lingering batches no longer need to be pushed out early.
+        self.shared.wake.notify_one();
+        reports
+    }
+
+    /// Waits until every record produced before the call has been reported (and its report
+    /// taken), sending lingering batches at once.
+    pub async fn flush(&self, timeout: Duration) -> Result<()> {
+        let Some(target) = self.shared.acc.lock().begin_flush() else {
+            return Ok(());
+        };
+        self.shared.wake.notify_one();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.shared.delivered.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let outstanding = {
+                let acc = self.shared.acc.lock();
+                if acc.flushed(target) {
+                    return Ok(());
+                }
+                acc.outstanding()
+            };
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(Error::new(
+                        Kind::Timeout,
+                        format!("flush timed out after {} ms with {outstanding} record(s) still pending", timeout.as_millis()),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Flushes within `timeout`, then fails whatever is left with CLIENT_CLOSED and closes
+    /// the connections. Later calls fail with CLIENT_CLOSED.
+    pub async fn close(&self, timeout: Duration) -> Result<()> {
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.shared.acc.lock().closing = true;
+        self.shared.wake.notify_one();
+        let flushed = self.flush(timeout).await;
+        let mut failed = Vec::new();
+        self.shared.acc.lock().fail_all(
+            &Error::closed("the producer (closed before the record was sent)"),
+            &mut failed,
+        );
+        self.shared.push_reports(failed);
+        self.shared.stopped.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+        // In-flight requests fail fast on closed connections and report their batches.
+        self.shared.cluster.close();
+        flushed
+    }
+
+    /// Fetches metadata for the topics in use (or just the brokers) to check the cluster
+    /// is reachable.
+    pub async fn connect(&self) -> Result<Arc<Metadata>> {
+        let topics = self.shared.acc.lock().topic_names();
+        self.shared.cluster.refresh(Some(&topics), true).await
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ProducerStats {
+        ProducerStats {
+            buffered_bytes: self.shared.buffered.load(Ordering::Relaxed),
+            outstanding: self.shared.acc.lock().outstanding(),
+            requests: self.shared.cluster.requests_sent(Purpose::Produce),
+            max_in_flight: self.shared.cluster.max_in_flight_seen(Purpose::Produce),
+            retries: self.shared.retries.load(Ordering::Relaxed),
+            metadata_refreshes: self.shared.cluster.refresh_count(),
+        }
+    }
+
+    /// True once `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Relaxed)
+    }
+
+    /// The producer's settings.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.shared.cfg
+    }
+
+    /// Name of an interned topic.
+    pub fn topic_name(&self, id: u32) -> Arc<str> {
+        self.shared.acc.lock().topic_name(id)
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.stopped.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+        self.shared.cluster.close();
+    }
+}

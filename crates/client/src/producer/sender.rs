@@ -1,0 +1,254 @@
+//! The sender task: wakes on sealed batches, linger deadlines, retries and metadata; drains
+//! the accumulator into one Produce request per broker and hands each to its own task,
+//! which writes it on the broker's produce connection (pipelined, up to
+//! `maxInFlightRequestsPerConnection`) and settles its batches when the response arrives.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use kafka_protocol::messages::ProduceResponse;
+use nkafka_protocol::error::ErrorCode;
+use nkafka_protocol::produce::{self, ProduceRequestBuilder};
+use tokio::time::Instant;
+
+use super::accumulator::{Batch, Drained};
+use super::Shared;
+use crate::cluster::Purpose;
+use crate::config::{Acks, ClientConfig};
+use crate::error::{Error, Kind, Result};
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let cfg = shared.cfg.clone();
+    let mut last_refresh: Option<Instant> = None;
+    let mut refreshing: Option<tokio::task::JoinHandle<()>> = None;
+    let mut attempt: u64 = 0;
+    loop {
+        if shared.stopped.load(Ordering::Acquire) {
+            break;
+        }
+        let now = Instant::now();
+        let buffer_pressure = shared.buffered.load(Ordering::Relaxed) * 10 >= cfg.buffer_memory * 9;
+        let work = shared.acc.lock().collect(now, buffer_pressure);
+        shared.push_reports(work.failed);
+        for req in work.requests {
+            tokio::spawn(send(shared.clone(), req));
+        }
+
+        // Metadata: when a topic or leader is unknown (rate-limited by retryBackoffMs),
+        // and every metadataMaxAgeMs.
+        let mut next_wake = work.next_wake;
+        let wanted = work.need_metadata || shared.metadata_wanted.swap(false, Ordering::AcqRel);
+        let due = match last_refresh {
+            None => wanted,
+            Some(t) if wanted => now >= t + cfg.client.retry_backoff,
+            Some(t) => now >= t + cfg.client.metadata_max_age,
+        };
+        let busy = refreshing.as_ref().is_some_and(|h| !h.is_finished());
+        if wanted && !due {
+            let at = last_refresh.map(|t| t + cfg.client.retry_backoff);
+            next_wake = match (next_wake, at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            shared.metadata_wanted.store(true, Ordering::Release);
+        }
+        if due && !busy && !shared.acc.lock().topics.is_empty() {
+            last_refresh = Some(now);
+            attempt += 1;
+            refreshing = Some(tokio::spawn(refresh(shared.clone(), attempt)));
+        }
+
+        let sleep = async {
+            match next_wake {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = sleep => {}
+        }
+    }
+}
+
+async fn refresh(shared: Arc<Shared>, _attempt: u64) {
+    let topics = shared.acc.lock().topic_names();
+    match shared.cluster.refresh(Some(&topics), true).await {
+        Ok(meta) => {
+            let mut failed = Vec::new();
+            shared.acc.lock().apply_metadata(&meta, &shared.buffered, &mut failed);
+            shared.push_reports(failed);
+        }
+        Err(_) => {
+            // Unreachable cluster: records keep waiting until maxBlockMs / deliveryTimeoutMs
+            // say otherwise; ask again after the backoff.
+            shared.metadata_wanted.store(true, Ordering::Release);
+        }
+    }
+    shared.wake.notify_one();
+}
+
+/// How a batch came out of a request.
+enum Outcome {
+    Ok { base_offset: i64, log_append_time: i64 },
+    Failed(Error),
+}
+
+async fn send(shared: Arc<Shared>, req: Drained) {
+    let Drained { broker, mut batches } = req;
+    for b in &mut batches {
+        b.finalize();
+    }
+    let result = write_request(&shared, broker, &batches).await;
+    let now = Instant::now();
+    let mut reports = Vec::with_capacity(batches.len());
+    let mut need_metadata = false;
+    {
+        let mut acc = shared.acc.lock();
+        acc.request_done(broker);
+        for b in batches {
+            let name = acc.topic_name(b.topic);
+            let outcome = match &result {
+                Err(e) => Outcome::Failed(e.clone()),
+                Ok(None) => Outcome::Ok {
+                    base_offset: -1,
+                    log_append_time: -1,
+                },
+                Ok(Some(resp)) => partition_outcome(resp, &name, b.partition),
+            };
+            match outcome {
+                Outcome::Ok {
+                    base_offset,
+                    log_append_time,
+                } => {
+                    acc.finish_batch(&b);
+                    reports.push(b.into_report(base_offset, log_append_time, None));
+                }
+                Outcome::Failed(err) => {
+                    let err = err.with_partition(&name, b.partition);
+                    let retry_at = now
+                        + ClientConfig::backoff(
+                            shared.cfg.client.retry_backoff,
+                            shared.cfg.client.retry_backoff_max,
+                            b.attempts,
+                            b.seq,
+                        );
+                    let in_time = retry_at < b.created + shared.cfg.delivery_timeout;
+                    let closed = shared.stopped.load(Ordering::Acquire);
+                    if err.retriable() && b.attempts < shared.cfg.retries && in_time && !closed {
+                        if refreshes_metadata(&err) {
+                            acc.invalidate_leader(b.topic, b.partition);
+                            need_metadata = true;
+                        }
+                        shared.retries.fetch_add(1, Ordering::Relaxed);
+                        acc.requeue(b, retry_at);
+                    } else {
+                        acc.finish_batch(&b);
+                        reports.push(b.into_report(-1, -1, Some(err)));
+                    }
+                }
+            }
+        }
+    }
+    shared.push_reports(reports);
+    if need_metadata {
+        shared.metadata_wanted.store(true, Ordering::Release);
+    }
+    shared.wake.notify_one();
+}
+
+/// Errors after which the leader we used is probably wrong.
+fn refreshes_metadata(err: &Error) -> bool {
+    match err.kind {
+        Kind::Broker(c) => c.is_invalid_metadata(),
+        Kind::Network | Kind::RequestTimeout => true,
+        _ => false,
+    }
+}
+
+async fn write_request(shared: &Shared, broker: i32, batches: &[Batch]) -> Result<Option<ProduceResponse>> {
+    let cfg = &shared.cfg;
+    let conn = shared.cluster.connection(broker, Purpose::Produce).await?;
+    let version = conn
+        .versions()
+        .pick(produce::API_KEY, produce::MIN_VERSION, produce::MAX_VERSION)
+        .ok_or_else(|| {
+            Error::new(
+                Kind::UnsupportedVersion,
+                "the broker supports no Produce version between 3 and 12",
+            )
+        })?;
+    // Group by topic, keeping first-seen order.
+    let mut order: Vec<u32> = Vec::new();
+    let mut by_topic: HashMap<u32, Vec<&Batch>> = HashMap::new();
+    for b in batches {
+        by_topic
+            .entry(b.topic)
+            .or_insert_with(|| {
+                order.push(b.topic);
+                Vec::new()
+            })
+            .push(b);
+    }
+    let names: Vec<Arc<str>> = {
+        let acc = shared.acc.lock();
+        order.iter().map(|t| acc.topic_name(*t)).collect()
+    };
+    let timeout_ms = cfg.client.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    let mut rb = ProduceRequestBuilder::new(
+        version,
+        Some(conn.client_id()),
+        None,
+        cfg.acks.wire(),
+        timeout_ms,
+        order.len(),
+    );
+    for (t, name) in order.iter().zip(&names) {
+        let bs = &by_topic[t];
+        rb.topic(name, bs.len());
+        for b in bs {
+            rb.partition(b.partition, b.bytes.clone());
+        }
+    }
+    let frame = rb.finish();
+    if cfg.acks == Acks::None {
+        conn.send_only(frame, produce::API_KEY, version).await?;
+        return Ok(None);
+    }
+    let body = conn
+        .roundtrip(frame, produce::API_KEY, version, cfg.client.request_timeout)
+        .await?;
+    Ok(Some(produce::decode_response_body(version, body)?))
+}
+
+fn partition_outcome(resp: &ProduceResponse, topic: &str, partition: i32) -> Outcome {
+    for t in &resp.responses {
+        if &*t.name.0 != topic {
+            continue;
+        }
+        for p in &t.partition_responses {
+            if p.index != partition {
+                continue;
+            }
+            let code = ErrorCode(p.error_code);
+            if code.is_ok() {
+                return Outcome::Ok {
+                    base_offset: p.base_offset,
+                    log_append_time: p.log_append_time_ms,
+                };
+            }
+            let mut msg = p.error_message.as_deref().map(str::to_string);
+            if msg.is_none() {
+                if let Some(r) = p.record_errors.first() {
+                    msg = r.batch_index_error_message.as_deref().map(str::to_string);
+                }
+            }
+            return Outcome::Failed(Error::broker(code, msg.as_deref()));
+        }
+    }
+    Outcome::Failed(Error::new(
+        Kind::Protocol,
+        format!("the produce response has no result for {topic}-{partition}"),
+    ))
+}

@@ -1,0 +1,55 @@
+//! Shared set-up for integration tests: a real broker. `KAFKA_BROKERS` names one (npm test
+//! starts one and sets it); without it the tests start the project's local broker with
+//! scripts/kafka.mjs (and leave it running for the next run; stop it with
+//! `npm run kafka -- stop`).
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use nkafka_client::config::{parse_bootstrap, ClientConfig};
+
+pub fn brokers() -> String {
+    static BROKERS: OnceLock<String> = OnceLock::new();
+    BROKERS
+        .get_or_init(|| {
+            if let Ok(b) = std::env::var("KAFKA_BROKERS") {
+                if !b.trim().is_empty() {
+                    return b;
+                }
+            }
+            let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+            let out = Command::new("node")
+                .args(["scripts/kafka.mjs", "start", "single"])
+                .current_dir(root)
+                .output()
+                .expect("KAFKA_BROKERS is not set and `node scripts/kafka.mjs start` could not run");
+            assert!(
+                out.status.success(),
+                "starting the local broker failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            eprintln!("using local broker at {last} (started by scripts/kafka.mjs)");
+            last
+        })
+        .clone()
+}
+
+pub fn client_config() -> ClientConfig {
+    let mut c = ClientConfig::new(parse_bootstrap(&[brokers()]).unwrap());
+    c.client_id = "nkafka-rust-tests".into();
+    c
+}
+
+pub fn unique_topic(prefix: &str) -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{n}", std::process::id())
+}

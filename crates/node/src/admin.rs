@@ -1,0 +1,171 @@
+//! `BindingAdmin`: cluster description and topic management. Async results come back as
+//! data (`{ value, error }`); the TS layer throws `KafkaError`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Env, PromiseRaw};
+use napi_derive::napi;
+use nkafka_client::admin::{Admin, NewTopic, TopicResult};
+
+use crate::config::BindingClientConfig;
+use crate::errors::{to_napi, BindingError, Result};
+use crate::producer::{cluster_to_js, BindingClusterResult};
+
+/// A topic to create.
+#[napi(object)]
+pub struct BindingNewTopic {
+    pub name: String,
+    pub num_partitions: Option<i32>,
+    pub replication_factor: Option<i32>,
+    pub configs: Option<Vec<Vec<String>>>,
+}
+
+/// Per-topic result of create/delete.
+#[napi(object)]
+pub struct BindingTopicResult {
+    pub name: String,
+    pub error: Option<BindingError>,
+}
+
+/// Results of create/delete, or the error that prevented the request.
+#[napi(object)]
+pub struct BindingTopicResults {
+    pub results: Vec<BindingTopicResult>,
+    pub error: Option<BindingError>,
+}
+
+fn results(r: nkafka_client::Result<Vec<TopicResult>>) -> BindingTopicResults {
+    match r {
+        Ok(v) => BindingTopicResults {
+            results: v
+                .into_iter()
+                .map(|t| BindingTopicResult {
+                    name: t.name,
+                    error: t.error.as_ref().map(BindingError::from),
+                })
+                .collect(),
+            error: None,
+        },
+        Err(e) => BindingTopicResults {
+            results: Vec::new(),
+            error: Some(BindingError::from(&e)),
+        },
+    }
+}
+
+fn cluster(r: nkafka_client::Result<Arc<nkafka_client::cluster::Metadata>>) -> BindingClusterResult {
+    match r {
+        Ok(m) => BindingClusterResult {
+            cluster: Some(cluster_to_js(&m)),
+            error: None,
+        },
+        Err(e) => BindingClusterResult {
+            cluster: None,
+            error: Some(BindingError::from(&e)),
+        },
+    }
+}
+
+/// The native half of `Admin`.
+#[napi]
+pub struct BindingAdmin {
+    inner: Arc<Admin>,
+}
+
+#[napi]
+impl BindingAdmin {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(config: BindingClientConfig) -> Result<Self> {
+        let cfg = config.convert().map_err(to_napi)?;
+        Ok(BindingAdmin {
+            inner: Arc::new(Admin::new(cfg).map_err(to_napi)?),
+        })
+    }
+
+    /// Full metadata: brokers, controller, cluster id, all topics.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingClusterResult>")]
+    pub fn describe_cluster<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, BindingClusterResult>> {
+        let a = self.inner.clone();
+        env.spawn_future(async move { Ok(cluster(a.describe_cluster().await)) })
+    }
+
+    /// Metadata of some topics (no auto-creation).
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingClusterResult>")]
+    pub fn metadata<'e>(
+        &self,
+        env: &'e Env,
+        topics: Option<Vec<String>>,
+    ) -> napi::Result<PromiseRaw<'e, BindingClusterResult>> {
+        let a = self.inner.clone();
+        env.spawn_future(async move { Ok(cluster(a.metadata(topics.as_deref()).await)) })
+    }
+
+    /// Creates topics, then (unless validate-only) waits until each partition has a leader.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingTopicResults>")]
+    pub fn create_topics<'e>(
+        &self,
+        env: &'e Env,
+        topics: Vec<BindingNewTopic>,
+        timeout_ms: f64,
+        validate_only: bool,
+    ) -> napi::Result<PromiseRaw<'e, BindingTopicResults>> {
+        let a = self.inner.clone();
+        let timeout = Duration::from_millis(timeout_ms.max(0.0) as u64);
+        let topics: Vec<NewTopic> = topics
+            .into_iter()
+            .map(|t| NewTopic {
+                name: t.name,
+                num_partitions: t.num_partitions.unwrap_or(-1),
+                replication_factor: t
+                    .replication_factor
+                    .unwrap_or(-1)
+                    .clamp(i16::MIN as i32, i16::MAX as i32) as i16,
+                configs: t
+                    .configs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|kv| match kv.as_slice() {
+                        [k, v] => Some((k.clone(), v.clone())),
+                        _ => None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        env.spawn_future(async move {
+            let r = a.create_topics(&topics, timeout, validate_only).await;
+            if let (Ok(rs), false) = (&r, validate_only) {
+                let created: Vec<String> = rs
+                    .iter()
+                    .filter(|t| t.error.is_none())
+                    .map(|t| t.name.clone())
+                    .collect();
+                if !created.is_empty() {
+                    if let Err(e) = a.wait_for_leaders(&created, timeout).await {
+                        return Ok(results(Err(e)));
+                    }
+                }
+            }
+            Ok(results(r))
+        })
+    }
+
+    /// Deletes topics by name.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingTopicResults>")]
+    pub fn delete_topics<'e>(
+        &self,
+        env: &'e Env,
+        names: Vec<String>,
+        timeout_ms: f64,
+    ) -> napi::Result<PromiseRaw<'e, BindingTopicResults>> {
+        let a = self.inner.clone();
+        let timeout = Duration::from_millis(timeout_ms.max(0.0) as u64);
+        env.spawn_future(async move { Ok(results(a.delete_topics(&names, timeout).await)) })
+    }
+
+    /// Closes connections.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}

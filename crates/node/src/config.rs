@@ -1,0 +1,135 @@
+//! Config objects from JS into the client's config types. JS numbers arrive as f64; each
+//! is checked to be a finite non-negative integer in range, and errors name the key.
+
+use std::time::Duration;
+
+use napi_derive::napi;
+use nkafka_client::config::{parse_bootstrap, Acks, ClientConfig, Partitioner, ProducerConfig};
+use nkafka_client::Error;
+
+/// Settings shared by every client.
+#[napi(object)]
+pub struct BindingClientConfig {
+    pub bootstrap_servers: Vec<String>,
+    pub client_id: Option<String>,
+    pub request_timeout_ms: Option<f64>,
+    pub metadata_max_age_ms: Option<f64>,
+    pub connections_max_idle_ms: Option<f64>,
+    pub socket_keep_alive: Option<bool>,
+    pub reconnect_backoff_ms: Option<f64>,
+    pub reconnect_backoff_max_ms: Option<f64>,
+    pub retry_backoff_ms: Option<f64>,
+    pub retry_backoff_max_ms: Option<f64>,
+}
+
+/// Producer settings (camelCase in JS).
+#[napi(object)]
+pub struct BindingProducerConfig {
+    pub client: BindingClientConfig,
+    /// 0, 1 or -1.
+    pub acks: Option<i32>,
+    pub linger_ms: Option<f64>,
+    pub batch_size: Option<f64>,
+    pub max_request_size: Option<f64>,
+    pub max_in_flight_requests_per_connection: Option<f64>,
+    pub retries: Option<f64>,
+    pub delivery_timeout_ms: Option<f64>,
+    pub buffer_memory: Option<f64>,
+    pub max_block_ms: Option<f64>,
+    /// 'murmur2' or 'random' ('function' partitioners run in JS and pass a partition).
+    pub partitioner: Option<String>,
+    pub enable_idempotence: Option<bool>,
+}
+
+fn int(key: &str, v: Option<f64>, default: u64, max: u64) -> Result<u64, Error> {
+    let Some(v) = v else { return Ok(default) };
+    if !v.is_finite() || v.fract() != 0.0 || v < 0.0 {
+        return Err(Error::config(key, format!("{v} is not a non-negative integer")));
+    }
+    if v > max as f64 {
+        return Err(Error::config(key, format!("{v} is larger than {max}")));
+    }
+    Ok(v as u64)
+}
+
+fn ms(key: &str, v: Option<f64>, default: Duration) -> Result<Duration, Error> {
+    Ok(Duration::from_millis(int(
+        key,
+        v,
+        default.as_millis() as u64,
+        i32::MAX as u64,
+    )?))
+}
+
+impl BindingClientConfig {
+    pub fn convert(&self) -> Result<ClientConfig, Error> {
+        let d = ClientConfig::new(parse_bootstrap(&self.bootstrap_servers)?);
+        let c = ClientConfig {
+            client_id: self.client_id.clone().unwrap_or(d.client_id.clone()),
+            request_timeout: ms("requestTimeoutMs", self.request_timeout_ms, d.request_timeout)?,
+            metadata_max_age: ms("metadataMaxAgeMs", self.metadata_max_age_ms, d.metadata_max_age)?,
+            connections_max_idle: ms(
+                "connectionsMaxIdleMs",
+                self.connections_max_idle_ms,
+                d.connections_max_idle,
+            )?,
+            socket_keep_alive: self.socket_keep_alive.unwrap_or(d.socket_keep_alive),
+            reconnect_backoff: ms("reconnectBackoffMs", self.reconnect_backoff_ms, d.reconnect_backoff)?,
+            reconnect_backoff_max: ms(
+                "reconnectBackoffMaxMs",
+                self.reconnect_backoff_max_ms,
+                d.reconnect_backoff_max,
+            )?,
+            retry_backoff: ms("retryBackoffMs", self.retry_backoff_ms, d.retry_backoff)?,
+            retry_backoff_max: ms("retryBackoffMaxMs", self.retry_backoff_max_ms, d.retry_backoff_max)?,
+            bootstrap_servers: d.bootstrap_servers,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+impl BindingProducerConfig {
+    pub fn convert(&self) -> Result<ProducerConfig, Error> {
+        let d = ProducerConfig::new(self.client.convert()?);
+        let acks = match self.acks {
+            None => d.acks,
+            Some(0) => Acks::None,
+            Some(1) => Acks::Leader,
+            Some(-1) => Acks::All,
+            Some(v) => return Err(Error::config("acks", format!("{v}; expected 0, 1, -1 or 'all'"))),
+        };
+        let partitioner = match self.partitioner.as_deref() {
+            None | Some("murmur2") => Partitioner::Murmur2,
+            Some("random") => Partitioner::Random,
+            Some(v) => {
+                return Err(Error::config(
+                    "partitioner",
+                    format!("`{v}`; expected 'murmur2', 'random' or a function"),
+                ))
+            }
+        };
+        let max = i32::MAX as u64;
+        let c = ProducerConfig {
+            acks,
+            linger: ms("lingerMs", self.linger_ms, d.linger)?,
+            batch_size: int("batchSize", self.batch_size, d.batch_size as u64, max)? as usize,
+            max_request_size: int("maxRequestSize", self.max_request_size, d.max_request_size as u64, max)? as usize,
+            max_in_flight: int(
+                "maxInFlightRequestsPerConnection",
+                self.max_in_flight_requests_per_connection,
+                d.max_in_flight as u64,
+                1000,
+            )? as usize,
+            retries: int("retries", self.retries, d.retries as u64, max)? as u32,
+            delivery_timeout: ms("deliveryTimeoutMs", self.delivery_timeout_ms, d.delivery_timeout)?,
+            buffer_memory: int("bufferMemory", self.buffer_memory, d.buffer_memory as u64, 1 << 40)? as usize,
+            max_block: ms("maxBlockMs", self.max_block_ms, d.max_block)?,
+            partitioner,
+            enable_idempotence: self.enable_idempotence.unwrap_or(d.enable_idempotence),
+            client: d.client,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}

@@ -1,0 +1,154 @@
+import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../native/binding'
+import { type ClientConfig, describe, toBindingClientConfig } from './config'
+import { KafkaError, invalidArgument } from './errors'
+import { native } from './native'
+
+/** A topic to create. */
+export interface NewTopic {
+  topic: string
+  /** Default: the broker's num.partitions. */
+  numPartitions?: number
+  /** Default: the broker's default.replication.factor. */
+  replicationFactor?: number
+  /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
+  configs?: Record<string, string>
+}
+
+export interface PartitionMetadata {
+  partition: number
+  leader: number
+  leaderEpoch: number
+  replicas: number[]
+  isr: number[]
+  error: string | null
+}
+
+export interface TopicMetadata {
+  name: string
+  isInternal: boolean
+  partitions: PartitionMetadata[]
+}
+
+export interface ClusterDescription {
+  clusterId: string | null
+  controllerId: number
+  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000
+
+/** Cluster administration: describe the cluster, list, create and delete topics. */
+export class Admin {
+  private readonly binding: BindingAdmin
+  private closed = false
+
+  constructor(config: ClientConfig) {
+    const c = toBindingClientConfig(config)
+    try {
+      this.binding = new native.BindingAdmin(c)
+    } catch (e) {
+      throw KafkaError.fromThrown(e)
+    }
+  }
+
+  /** Brokers, controller and cluster id. */
+  async describeCluster(): Promise<ClusterDescription> {
+    const c = await this.cluster(this.binding.describeCluster())
+    return {
+      clusterId: c.clusterId ?? null,
+      controllerId: c.controllerId,
+      brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null })),
+    }
+  }
+
+  /** Names of the topics (internal ones only with `includeInternal`). */
+  async listTopics(options: { includeInternal?: boolean } = {}): Promise<string[]> {
+    const c = await this.cluster(this.binding.describeCluster())
+    return c.topics.filter((t) => options.includeInternal || !t.isInternal).map((t) => t.name)
+  }
+
+  /** Partitions, leaders and replicas of the named topics (all when omitted). */
+  async fetchTopicMetadata(topics?: string[]): Promise<TopicMetadata[]> {
+    if (topics !== undefined && (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string'))) {
+      throw invalidArgument(`topics must be an array of strings, got ${describe(topics)}`)
+    }
+    const c = await this.cluster(this.binding.metadata(topics))
+    return c.topics.map((t) => {
+      if (t.error) {
+        throw new KafkaError(`${t.error}: cannot describe topic \`${t.name}\``, { code: t.error, topic: t.name })
+      }
+      return {
+        name: t.name,
+        isInternal: t.isInternal,
+        partitions: t.partitions.map((p) => ({
+          partition: p.partition,
+          leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicas,
+          isr: p.isr,
+          error: p.error ?? null,
+        })),
+      }
+    })
+  }
+
+  /**
+   * Creates topics and waits until each partition has a leader. Rejects with the first
+   * per-topic error (e.g. TOPIC_ALREADY_EXISTS) after all were tried.
+   */
+  async createTopics(topics: NewTopic[], options: { timeoutMs?: number; validateOnly?: boolean } = {}): Promise<void> {
+    this.ensureOpen()
+    if (!Array.isArray(topics)) throw invalidArgument(`createTopics takes an array, got ${describe(topics)}`)
+    const spec = topics.map((t, i) => {
+      if (t === null || typeof t !== 'object' || typeof t.topic !== 'string') {
+        throw invalidArgument(`topics[${i}].topic must be a string`)
+      }
+      for (const k of ['numPartitions', 'replicationFactor'] as const) {
+        const v = t[k]
+        if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) {
+          throw invalidArgument(`topics[${i}].${k} must be a positive integer, got ${describe(v)}`)
+        }
+      }
+      return {
+        name: t.topic,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        configs: Object.entries(t.configs ?? {}).map(([k, v]) => [k, String(v)]),
+      }
+    })
+    const r = await this.binding.createTopics(spec, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.validateOnly ?? false)
+    throwFirst(r)
+  }
+
+  /** Deletes topics. Rejects with the first per-topic error after all were tried. */
+  async deleteTopics(topics: string[], options: { timeoutMs?: number } = {}): Promise<void> {
+    this.ensureOpen()
+    if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
+      throw invalidArgument(`deleteTopics takes an array of topic names, got ${describe(topics)}`)
+    }
+    throwFirst(await this.binding.deleteTopics(topics, options.timeoutMs ?? DEFAULT_TIMEOUT_MS))
+  }
+
+  /** Closes connections; later calls throw CLIENT_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true
+    this.binding.close()
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new KafkaError('the admin client is closed', { code: 'CLIENT_CLOSED' })
+  }
+
+  private async cluster(p: Promise<{ cluster?: BindingCluster; error?: { code: string; message: string; retriable: boolean } }>): Promise<BindingCluster> {
+    this.ensureOpen()
+    const r = await p
+    if (r.error) throw KafkaError.fromBinding(r.error)
+    return r.cluster as BindingCluster
+  }
+}
+
+function throwFirst(r: BindingTopicResults): void {
+  if (r.error) throw KafkaError.fromBinding(r.error)
+  const failed = r.results.find((t) => t.error)
+  if (failed?.error) throw KafkaError.fromBinding({ ...failed.error, topic: failed.name })
+}

@@ -1,0 +1,416 @@
+import type { BindingProducer, BindingReport } from '../native/binding'
+import { type ProducerConfig, describe, toBindingProducerConfig } from './config'
+import { KafkaError, invalidArgument } from './errors'
+import { native } from './native'
+import type { Header } from './records'
+import { DeliveryReport, ReportBatch } from './report'
+
+/** What keys, values and header values may be. */
+export type Value = Buffer | Uint8Array | string | null | undefined
+
+/** Headers: an ordered list of pairs (duplicates allowed), or an object (KafkaJS style). */
+export type Headers = Array<[string, Value]> | Record<string, Value | Value[]>
+
+/** Options of `produce()`. */
+export interface ProduceOptions {
+  /** Explicit partition; otherwise the partitioner chooses. */
+  partition?: number
+  /** CreateTime in ms since the epoch; default now. */
+  timestamp?: number
+  headers?: Headers
+}
+
+/** A message of `send()`. */
+export interface Message {
+  key?: Value
+  value: Value
+  headers?: Headers
+  partition?: number
+  timestamp?: number
+}
+
+/** Where a message of `send()` landed. */
+export interface RecordMetadata {
+  topic: string
+  partition: number
+  /** -1n with acks=0. */
+  offset: bigint
+  timestamp: number
+}
+
+/** The argument of `send()`. */
+export interface ProducerRecord {
+  topic: string
+  messages: Message[]
+  /** Must equal the producer's `acks` when given (per-send acks are not supported yet). */
+  acks?: 0 | 1 | -1 | 'all'
+}
+
+/** Called once per record with its outcome. */
+export type DeliveryCallback = (report: DeliveryReport) => void
+
+/** Information about the cluster, from `connect()`. */
+export interface ClusterInfo {
+  clusterId: string | null
+  controllerId: number
+  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>
+}
+
+/** Counters, for monitoring and tests. */
+export interface ProducerStats {
+  bufferedBytes: number
+  /** Records handed over and not yet reported. */
+  outstanding: number
+  /** Produce requests written. */
+  requests: number
+  /** Highest number of produce requests in flight on one connection. */
+  maxInFlight: number
+  retries: number
+  metadataRefreshes: number
+}
+
+/** Messages in one send() (the low bits of a token hold the index). */
+const SEND_INDEX_BITS = 2 ** 22
+
+interface PendingSend {
+  topic: string
+  results: Array<RecordMetadata | undefined>
+  left: number
+  resolve: (r: RecordMetadata[]) => void
+  reject: (e: KafkaError) => void
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
+
+/**
+ * A Kafka producer. `produce()` is the fast path: a synchronous call that encodes the
+ * record into its partition's batch in Rust and returns; outcomes arrive at `onDelivery`.
+ * `send()` is the Promise path (KafkaJS's shape).
+ */
+export class Producer {
+  private readonly binding: BindingProducer
+  private readonly onDelivery: DeliveryCallback | undefined
+  private readonly acks: number
+  private readonly maxBlockMs: number
+  private readonly topicIds = new Map<string, number>()
+  private readonly topicNames: string[] = []
+  private readonly sends = new Map<number, PendingSend>()
+  private nextSendId = 1
+  private pending = 0
+  private closed = false
+  private spaceWaiters: Array<() => void> = []
+
+  constructor(config: ProducerConfig, onDelivery?: DeliveryCallback) {
+    if (onDelivery !== undefined && typeof onDelivery !== 'function') {
+      throw invalidArgument(`onDelivery must be a function, got ${describe(onDelivery)}`)
+    }
+    const binding = toBindingProducerConfig(config)
+    this.acks = binding.acks ?? -1
+    this.maxBlockMs = binding.maxBlockMs ?? 60_000
+    this.onDelivery = onDelivery
+    try {
+      this.binding = new native.BindingProducer(binding, () => this.drainReports(), onDelivery !== undefined)
+    } catch (e) {
+      throw KafkaError.fromThrown(e)
+    }
+  }
+
+  /** Checks the cluster is reachable (metadata round trip). Optional: the first produce connects. */
+  async connect(): Promise<ClusterInfo> {
+    this.ensureOpen()
+    const r = await this.binding.connect()
+    if (r.error) throw KafkaError.fromBinding(r.error)
+    const c = r.cluster
+    return {
+      clusterId: c?.clusterId ?? null,
+      controllerId: c?.controllerId ?? -1,
+      brokers: (c?.brokers ?? []).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null })),
+    }
+  }
+
+  /**
+   * Hands a record over. Returns at once; the outcome arrives at `onDelivery`. Throws a
+   * KafkaError for bad input, BUFFER_FULL when bufferMemory is exhausted (wait for
+   * deliveries, e.g. `await producer.waitForSpace()`), CLIENT_CLOSED after close().
+   */
+  produce(topic: string, key: Value, value: Value, options?: ProduceOptions): void {
+    this.ensureOpen()
+    this.enqueue(this.topicId(topic), topic, key, value, options, 0)
+  }
+
+  /**
+   * Sends messages and resolves with where each landed. Concurrent sends share batches.
+   * When the buffer is full it waits up to maxBlockMs for space, then rejects.
+   */
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    this.ensureOpen()
+    if (record === null || typeof record !== 'object') throw invalidArgument('send() takes { topic, messages }')
+    const { topic, messages, acks } = record
+    if (!Array.isArray(messages)) throw invalidArgument(`messages must be an array, got ${describe(messages)}`)
+    if (acks !== undefined) {
+      const a = acks === 'all' ? -1 : acks
+      if (a !== this.acks) {
+        throw invalidArgument(
+          `send() acks ${String(acks)} differs from the producer's acks ${this.acks}; per-send acks are not supported, create a producer with the acks you need`,
+        )
+      }
+    }
+    if (messages.length >= SEND_INDEX_BITS) {
+      throw invalidArgument(`a send() takes at most ${SEND_INDEX_BITS - 1} messages, got ${messages.length}`)
+    }
+    const topicId = this.topicId(topic)
+    if (messages.length === 0) return []
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]
+      if (m === null || typeof m !== 'object') throw invalidArgument(`messages[${i}] must be an object`)
+    }
+    const id = this.nextSendId++
+    if (this.nextSendId >= 2 ** 30) this.nextSendId = 1
+    const done = new Promise<RecordMetadata[]>((resolve, reject) => {
+      this.sends.set(id, { topic, results: new Array(messages.length), left: messages.length, resolve, reject })
+    })
+    // The promise may settle (an error report) while we still wait for buffer space
+    // below, before the caller holds it: mark it handled so Node does not warn.
+    done.catch(() => {})
+    const deadline = Date.now() + this.maxBlockMs
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i] as Message
+        for (;;) {
+          try {
+            this.enqueue(topicId, topic, m.key, m.value, m, id * SEND_INDEX_BITS + i)
+            break
+          } catch (e) {
+            if (!(e instanceof KafkaError) || e.code !== 'BUFFER_FULL') throw e
+            if (!(await this.waitForSpace(deadline - Date.now()))) {
+              throw new KafkaError(
+                `bufferMemory stayed full for maxBlockMs (${this.maxBlockMs} ms); ${i} of ${messages.length} messages were handed over`,
+                { code: 'BUFFER_FULL', topic },
+              )
+            }
+            this.ensureOpen()
+          }
+        }
+      }
+    } catch (e) {
+      this.sends.delete(id)
+      throw e
+    }
+    return done
+  }
+
+  /**
+   * Resolves when some buffer memory was freed by deliveries (true), or after `timeoutMs`
+   * (false). For `produce()` loops that hit BUFFER_FULL.
+   */
+  waitForSpace(timeoutMs = this.maxBlockMs): Promise<boolean> {
+    if (this.pending === 0) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => {
+          this.spaceWaiters = this.spaceWaiters.filter((w) => w !== wake)
+          resolve(false)
+        },
+        Math.max(0, timeoutMs),
+      )
+      const wake = () => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      this.spaceWaiters.push(wake)
+    })
+  }
+
+  /** Resolves when every record handed over so far has its report. */
+  async flush(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    this.ensureOpen()
+    checkTimeout(timeoutMs)
+    const err = await this.binding.flush(timeoutMs)
+    if (err) throw KafkaError.fromBinding(err)
+  }
+
+  /**
+   * Flushes (up to `timeoutMs`), then closes: records still pending get a CLIENT_CLOSED
+   * report, connections close, and later calls throw CLIENT_CLOSED.
+   */
+  async close(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    if (this.closed) return
+    checkTimeout(timeoutMs)
+    this.closed = true
+    const err = await this.binding.close(timeoutMs)
+    // Reports of requests that were in flight arrive shortly (their connections are closed).
+    if (this.pending > 0) await this.waitUntilSettled(Math.max(1000, timeoutMs))
+    for (const [id, s] of this.sends) {
+      this.sends.delete(id)
+      s.reject(new KafkaError('the producer was closed before the send completed', { code: 'CLIENT_CLOSED', topic: s.topic }))
+    }
+    this.binding.setRef(false)
+    if (err) throw KafkaError.fromBinding(err)
+  }
+
+  /** Counters. */
+  stats(): ProducerStats {
+    const s = this.binding.stats()
+    return {
+      bufferedBytes: s.bufferedBytes,
+      outstanding: s.outstanding,
+      requests: s.requests,
+      maxInFlight: s.maxInFlight,
+      retries: s.retries,
+      metadataRefreshes: s.metadataRefreshes,
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new KafkaError('the producer is closed', { code: 'CLIENT_CLOSED' })
+  }
+
+  private topicId(topic: string): number {
+    const id = this.topicIds.get(topic)
+    if (id !== undefined) return id
+    if (typeof topic !== 'string') throw invalidArgument(`topic must be a string, got ${describe(topic)}`)
+    let newId: number
+    try {
+      newId = this.binding.topicId(topic)
+    } catch (e) {
+      throw KafkaError.fromThrown(e, { topic })
+    }
+    this.topicIds.set(topic, newId)
+    this.topicNames[newId] = topic
+    return newId
+  }
+
+  private enqueue(topicId: number, topic: string, key: Value, value: Value, o: ProduceOptions | undefined, token: number): void {
+    let partition = -1
+    let timestamp = -1
+    let headers: Array<Value> | undefined
+    if (o !== undefined) {
+      if (o.partition !== undefined) {
+        partition = o.partition
+        if (!Number.isInteger(partition) || partition < 0 || partition > 2 ** 31 - 1) {
+          throw new KafkaError(`invalid partition: ${describe(o.partition)} is not a non-negative integer`, {
+            code: 'INVALID_ARGUMENT',
+            topic,
+          })
+        }
+      }
+      if (o.timestamp !== undefined) {
+        timestamp = o.timestamp
+        if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) {
+          throw new KafkaError(`invalid timestamp: ${describe(o.timestamp)} is not a finite non-negative number`, {
+            code: 'INVALID_ARGUMENT',
+            topic,
+          })
+        }
+        timestamp = Math.floor(timestamp)
+      }
+      if (o.headers !== undefined) headers = flattenHeaders(o.headers, topic)
+    }
+    try {
+      if (headers === undefined) this.binding.produce(topicId, partition, key, value, timestamp, token)
+      else this.binding.produceWithHeaders(topicId, partition, key, value, timestamp, token, headers)
+    } catch (e) {
+      throw KafkaError.fromThrown(e, partition >= 0 ? { topic, partition } : { topic })
+    }
+    if (this.pending++ === 0) this.binding.setRef(true)
+  }
+
+  /** Called by the native layer (through one threadsafe-function call) when reports are ready. */
+  private drainReports(): void {
+    const reports = this.binding.takeReports()
+    let settled = 0
+    for (const r of reports) {
+      settled += r.count
+      const topic = this.topicNames[r.topicId] ?? `<topic ${r.topicId}>`
+      if (r.tokens) this.settleSends(topic, r)
+      const cb = this.onDelivery
+      if (cb !== undefined) {
+        const batch = new ReportBatch(topic, r)
+        for (let i = 0; i < r.count; i++) {
+          try {
+            cb(new DeliveryReport(batch, i))
+          } catch (e) {
+            // A throwing callback must not lose the other reports; surface it like Node does.
+            process.nextTick(() => {
+              throw e
+            })
+          }
+        }
+      }
+    }
+    this.pending -= settled
+    if (this.pending === 0) this.binding.setRef(false)
+    if (this.spaceWaiters.length > 0) {
+      const waiters = this.spaceWaiters
+      this.spaceWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+
+  private settleSends(topic: string, r: BindingReport): void {
+    const tokens = r.tokens as number[]
+    const timestamps = r.timestamps ?? []
+    const error = r.error ? KafkaError.fromBinding(r.error) : null
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i] as number
+      if (token === 0) continue
+      const id = Math.floor(token / SEND_INDEX_BITS)
+      const s = this.sends.get(id)
+      if (s === undefined) continue
+      if (error) {
+        this.sends.delete(id)
+        s.reject(error)
+        continue
+      }
+      s.results[token - id * SEND_INDEX_BITS] = {
+        topic,
+        partition: r.partition,
+        offset: r.baseOffset < 0 ? -1n : BigInt(r.baseOffset + i),
+        timestamp: timestamps[i] ?? r.baseTimestamp,
+      }
+      if (--s.left === 0) {
+        this.sends.delete(id)
+        s.resolve(s.results as RecordMetadata[])
+      }
+    }
+  }
+
+  private waitUntilSettled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.pending <= 0 || Date.now() >= deadline) resolve()
+        else this.waitForSpace(deadline - Date.now()).then(check)
+      }
+      check()
+    })
+  }
+}
+
+function checkTimeout(timeoutMs: number): void {
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw invalidArgument(`timeout must be a non-negative number of ms, got ${describe(timeoutMs)}`)
+  }
+}
+
+function flattenHeaders(headers: Headers, topic: string): Value[] {
+  const flat: Value[] = []
+  const bad = (what: string) => new KafkaError(`invalid headers: ${what}`, { code: 'INVALID_ARGUMENT', topic })
+  if (Array.isArray(headers)) {
+    for (const h of headers) {
+      if (!Array.isArray(h) || h.length !== 2) throw bad('each header must be a [key, value] pair')
+      if (typeof h[0] !== 'string') throw bad(`header key must be a string, got ${describe(h[0])}`)
+      flat.push(h[0], h[1])
+    }
+  } else if (headers !== null && typeof headers === 'object') {
+    for (const [k, v] of Object.entries(headers)) {
+      if (Array.isArray(v)) for (const x of v) flat.push(k, x)
+      else flat.push(k, v)
+    }
+  } else {
+    throw bad(`expected a list of [key, value] pairs or an object, got ${describe(headers)}`)
+  }
+  return flat
+}
+
+export type { Header }

@@ -1,0 +1,109 @@
+import type { BindingReport } from '../native/binding'
+import { KafkaError } from './errors'
+import { type Header, type RecordView, readRecord, recordStarts } from './records'
+
+/**
+ * One batch's outcome as it came from Rust, shared by the reports of its records. Record
+ * positions are found on first access only.
+ * @internal
+ */
+export class ReportBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly baseOffset: number
+  readonly logAppendTime: number
+  readonly baseTimestamp: number
+  readonly count: number
+  readonly error: KafkaError | null
+  readonly records: Buffer | null
+  private starts: Int32Array | null = null
+
+  constructor(topic: string, r: BindingReport) {
+    this.topic = topic
+    this.partition = r.partition
+    this.baseOffset = r.baseOffset
+    this.logAppendTime = r.logAppendTime
+    this.baseTimestamp = r.baseTimestamp
+    this.count = r.count
+    this.error = r.error ? KafkaError.fromBinding(r.error) : null
+    this.records = r.records ?? null
+  }
+
+  record(i: number): RecordView | null {
+    if (!this.records) return null
+    this.starts ??= recordStarts(this.records, this.count)
+    return readRecord(this.records, this.starts[i] as number)
+  }
+}
+
+/**
+ * The outcome of one record. Key, value and headers are rebuilt from the encoded batch
+ * only when read: the producer keeps nothing from the `produce()` call.
+ */
+export class DeliveryReport {
+  /** @internal */
+  private readonly batch: ReportBatch
+  /** @internal */
+  private readonly index: number
+  private view: RecordView | null | undefined
+
+  /** @internal */
+  constructor(batch: ReportBatch, index: number) {
+    this.batch = batch
+    this.index = index
+  }
+
+  private decoded(): RecordView | null {
+    if (this.view === undefined) this.view = this.batch.record(this.index)
+    return this.view
+  }
+
+  get topic(): string {
+    return this.batch.topic
+  }
+
+  /** Partition, or -1 when the record never got one (e.g. unknown topic). */
+  get partition(): number {
+    return this.batch.partition
+  }
+
+  /** Offset in the partition; -1n when unknown (error, or acks=0). */
+  get offset(): bigint {
+    const base = this.batch.baseOffset
+    return base < 0 ? -1n : BigInt(base) + BigInt(this.index)
+  }
+
+  /** Timestamp in ms: LogAppendTime when the topic uses it, else the record's CreateTime. */
+  get timestamp(): number {
+    if (this.batch.logAppendTime >= 0) return this.batch.logAppendTime
+    const v = this.decoded()
+    return v ? this.batch.baseTimestamp + v.timestampDelta : this.batch.baseTimestamp
+  }
+
+  /** Why the record was not delivered, or null. */
+  get error(): KafkaError | null {
+    return this.batch.error
+  }
+
+  get key(): Buffer | null {
+    return this.decoded()?.key ?? null
+  }
+
+  get value(): Buffer | null {
+    return this.decoded()?.value ?? null
+  }
+
+  get headers(): Header[] {
+    return this.decoded()?.headers ?? []
+  }
+
+  toJSON(): object {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.offset.toString(),
+      timestamp: this.timestamp,
+      error: this.error ? { code: this.error.code, message: this.error.message } : null,
+    }
+  }
+}

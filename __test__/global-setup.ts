@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   // @ts-ignore -- plain ESM script without type declarations
   const kafka = await import('../scripts/kafka.mjs')
-  const started = await kafka.startKafka({ mode: 'single', fresh: true, quiet: true })
+  const started = await kafka.startKafka({ mode: 'single', fresh: true, quiet: true, autoCreateTopics: false })
   project.provide('kafkaBrokers', started.bootstrap)
   return async () => {
     await started.stop()

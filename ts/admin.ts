@@ -73,7 +73,19 @@ export class Admin {
       throw invalidArgument(`topics must be an array of strings, got ${describe(topics)}`)
     }
     const c = await this.cluster(this.binding.metadata(topics))
-    return c.topics.map((t) => {
+    const wanted = topics === undefined ? null : new Set(topics)
+    const found = c.topics.filter((t) => wanted === null || wanted.has(t.name))
+    for (const name of wanted ?? []) {
+      if (!found.some((t) => t.name === name)) {
+        throw new KafkaError(`UNKNOWN_TOPIC_OR_PARTITION: topic \`${name}\` does not exist`, {
+          code: 'UNKNOWN_TOPIC_OR_PARTITION',
+          topic: name,
+        })
+      }
+    }
+    const order = topics ?? found.map((t) => t.name)
+    found.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
+    return found.map((t) => {
       if (t.error) {
         throw new KafkaError(`${t.error}: cannot describe topic \`${t.name}\``, { code: t.error, topic: t.name })
       }

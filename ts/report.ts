@@ -18,7 +18,7 @@ export class ReportBatch {
   readonly records: Buffer | null
   private starts: Int32Array | null = null
 
-  constructor(topic: string, r: BindingReport) {
+  constructor(topic: string, r: BindingReport, records: Buffer | null) {
     this.topic = topic
     this.partition = r.partition
     this.baseOffset = r.baseOffset
@@ -26,7 +26,7 @@ export class ReportBatch {
     this.baseTimestamp = r.baseTimestamp
     this.count = r.count
     this.error = r.error ? KafkaError.fromBinding(r.error) : null
-    this.records = r.records ?? null
+    this.records = records ? records.subarray(r.recordsOffset, r.recordsOffset + r.recordsLength) : null
   }
 
   record(i: number): RecordView | null {

@@ -352,6 +352,20 @@ impl Connection {
 
     /// Sends a request and waits for its response body (header removed).
     pub async fn roundtrip(&self, frame: Frame, api_key: i16, version: i16, timeout: Duration) -> Result<Bytes> {
+        self.send(frame, api_key, version, timeout).await?.await
+    }
+
+    /// Queues a request for writing and returns a future of its response. Requests are
+    /// written in the order `send` returns, so a caller that must keep order (the
+    /// producer's per-broker sink) awaits `send` in sequence and the responses
+    /// concurrently. Waits for a pipeline slot first.
+    pub async fn send(
+        &self,
+        frame: Frame,
+        api_key: i16,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<impl std::future::Future<Output = Result<Bytes>> + Send + 'static> {
         let permit = self.acquire().await?;
         let (reply, rx) = oneshot::channel();
         self.enqueue(Outgoing {
@@ -364,11 +378,18 @@ impl Connection {
             timeout,
         })
         .await?;
-        rx.await.map_err(|_| self.shared.error())?
+        let shared = self.shared.clone();
+        Ok(async move { rx.await.map_err(|_| shared.error())? })
     }
 
-    /// Sends a request that gets no response (Produce with acks=0); resolves once written.
-    pub async fn send_only(&self, frame: Frame, api_key: i16, version: i16) -> Result<()> {
+    /// Sends a request that gets no response (Produce with acks=0); the future resolves
+    /// once it is written.
+    pub async fn send_only(
+        &self,
+        frame: Frame,
+        api_key: i16,
+        version: i16,
+    ) -> Result<impl std::future::Future<Output = Result<()>> + Send + 'static> {
         let permit = self.acquire().await?;
         let (written, rx) = oneshot::channel();
         self.enqueue(Outgoing {
@@ -381,7 +402,8 @@ impl Connection {
             timeout: Duration::ZERO,
         })
         .await?;
-        rx.await.map_err(|_| self.shared.error())?
+        let shared = self.shared.clone();
+        Ok(async move { rx.await.map_err(|_| shared.error())? })
     }
 
     /// Sends a generated request and decodes the response.

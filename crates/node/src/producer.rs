@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use napi::bindgen_prelude::{
-    Buffer, Env, FromNapiValue, Function, PromiseRaw, TypeName, Unknown, ValidateNapiValue, ValueType,
+    Env, FromNapiValue, Function, PromiseRaw, TypeName, Unknown, ValidateNapiValue, ValueType,
 };
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -116,9 +116,10 @@ pub struct BindingReport {
     /// Base of the record timestamps.
     pub base_timestamp: f64,
     pub count: i32,
-    /// The encoded records (RecordBatch v2 records section), when the producer was built
-    /// with `withRecords`.
-    pub records: Option<Buffer>,
+    /// Where this batch's encoded records (RecordBatch v2 records section) are in the
+    /// buffer `takeRecords()` returns (producers built with `withRecords` only).
+    pub records_offset: f64,
+    pub records_length: f64,
     /// Per-record tokens, when any record carried one.
     pub tokens: Option<Vec<f64>>,
     /// Per-record timestamps, alongside tokens.
@@ -238,12 +239,128 @@ pub fn cluster_to_js(meta: &nkafka_client::cluster::Metadata) -> BindingCluster 
 
 type ReportsReady = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
 
+/// What the raw fast-path function needs, owned by that JS function (freed by its
+/// finalizer).
+struct FastState {
+    producer: Arc<Producer>,
+    key_scratch: RefCell<Vec<u8>>,
+    value_scratch: RefCell<Vec<u8>>,
+}
+
+/// Throws a JS Error with `code` set, the way napi-rs errors appear.
+unsafe fn throw(env: sys::napi_env, code: &str, message: &str) {
+    let code = std::ffi::CString::new(code).unwrap_or_default();
+    let message = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: env is the live env of the current callback; both strings are
+    // NUL-terminated and outlive the call.
+    unsafe { sys::napi_throw_error(env, code.as_ptr(), message.as_ptr()) };
+}
+
+/// Reads the arguments of the fast function. Its shapes, by argument count:
+/// 2: `(topicId, value)` (null key); 3: `(topicId, key, value)`;
+/// 6: `(topicId, partition, key, value, timestamp, token)`. The short forms mean
+/// partition -1 (partitioner), timestamp now, token 0, and save napi calls on the hottest
+/// path.
+fn produce_args(
+    state: &FastState,
+    env: sys::napi_env,
+    argc: usize,
+    argv: &[sys::napi_value; 6],
+) -> nkafka_client::Result<()> {
+    let mut topic_id = 0u32;
+    let mut partition = -1i32;
+    let mut timestamp = -1f64;
+    let mut token = 0f64;
+    let bad = || {
+        Error::argument(
+            "produce arguments",
+            "topic id, partition, timestamp and token must be numbers",
+        )
+    };
+    // SAFETY: env/argv come from this callback. A number getter fails on a non-number
+    // (status != ok) and leaves the out value untouched.
+    unsafe {
+        if sys::napi_get_value_uint32(env, argv[0], &mut topic_id) != sys::Status::napi_ok {
+            return Err(bad());
+        }
+        if argc == 6
+            && (sys::napi_get_value_int32(env, argv[1], &mut partition) != sys::Status::napi_ok
+                || sys::napi_get_value_double(env, argv[4], &mut timestamp) != sys::Status::napi_ok
+                || sys::napi_get_value_double(env, argv[5], &mut token) != sys::Status::napi_ok)
+        {
+            return Err(bad());
+        }
+    }
+    let (key_arg, value_arg) = match argc {
+        2 => (None, argv[1]),
+        3 => (Some(argv[1]), argv[2]),
+        _ => (Some(argv[2]), argv[3]),
+    };
+    let mut ks = state.key_scratch.borrow_mut();
+    let mut vs = state.value_scratch.borrow_mut();
+    let key = match key_arg {
+        Some(k) => read_bytes(&Raw { env, value: k }, &mut ks, "key")?,
+        None => None,
+    };
+    let value = read_bytes(&Raw { env, value: value_arg }, &mut vs, "value")?;
+    let rec = Record {
+        key,
+        value,
+        headers: &[],
+        timestamp: if timestamp < 0.0 { now_ms() } else { timestamp as i64 },
+        partition: (partition >= 0).then_some(partition),
+        token,
+    };
+    state.producer.produce(topic_id, &rec)
+}
+
+/// The fast path as a plain N-API callback: no class unwrapping, no argument marshalling
+/// beyond the raw getters. `data` is the function's FastState.
+unsafe extern "C" fn fast_produce(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let mut argc = 6usize;
+    let mut argv: [sys::napi_value; 6] = [ptr::null_mut(); 6];
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    // SAFETY: info is this callback's; argv has room for argc values.
+    let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) };
+    if status != sys::Status::napi_ok || !matches!(argc, 2 | 3 | 6) || data.is_null() {
+        // SAFETY: live env of this callback.
+        unsafe { throw(env, "INVALID_ARGUMENT", "produce takes 2, 3 or 6 arguments") };
+        return ptr::null_mut();
+    }
+    // SAFETY: data is the FastState boxed in fast_produce_fn, alive until this function
+    // object is finalized, which cannot happen while it is being called.
+    let state = unsafe { &*(data as *const FastState) };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| produce_args(state, env, argc, &argv)));
+    match result {
+        Ok(Ok(())) => {}
+        // SAFETY: live env of this callback.
+        Ok(Err(e)) => unsafe { throw(env, e.code(), &e.message) },
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            // SAFETY: live env of this callback.
+            unsafe { throw(env, "INTERNAL", &format!("nkafka internal error (a bug): {msg}")) };
+        }
+    }
+    ptr::null_mut()
+}
+
+unsafe extern "C" fn drop_fast_state(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    // SAFETY: data is the Box<FastState> leaked in fast_produce_fn; the finalizer runs once.
+    drop(unsafe { Box::from_raw(data as *mut FastState) });
+}
+
 /// The native half of `Producer`.
 #[napi]
 pub struct BindingProducer {
     inner: Arc<Producer>,
     notify: Arc<ReportsReady>,
     with_records: bool,
+    /// Records of the last `take_reports`, until `take_records` copies them to JS.
+    records_stash: RefCell<Vec<bytes::Bytes>>,
     key_scratch: RefCell<Vec<u8>>,
     value_scratch: RefCell<Vec<u8>>,
 }
@@ -282,9 +399,52 @@ impl BindingProducer {
             inner: Arc::new(inner),
             notify,
             with_records,
+            records_stash: RefCell::new(Vec::new()),
             key_scratch: RefCell::new(Vec::new()),
             value_scratch: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The fast path as a plain function bound to this producer, a fraction of a class
+    /// method's call overhead (measured: ~0.35 us against ~1.4 us per call). Forms:
+    /// `(topicId, value)`, `(topicId, key, value)`, and
+    /// `(topicId, partition, key, value, timestamp, token)` with `produce`'s meaning.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "{ (topicId: number, value: Uint8Array | string | null | undefined): void; (topicId: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined): void; (topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number): void }"
+    )]
+    pub fn fast_produce_fn(&self, env: Env) -> Result<Unknown<'_>> {
+        let state = Box::into_raw(Box::new(FastState {
+            producer: self.inner.clone(),
+            key_scratch: RefCell::new(Vec::new()),
+            value_scratch: RefCell::new(Vec::new()),
+        }));
+        let name = c"produce";
+        let mut f: sys::napi_value = ptr::null_mut();
+        // SAFETY: env is live; state stays valid until the finalizer below frees it.
+        let ok = unsafe {
+            sys::napi_create_function(env.raw(), name.as_ptr(), 7, Some(fast_produce), state as *mut _, &mut f)
+                == sys::Status::napi_ok
+                && sys::napi_add_finalizer(
+                    env.raw(),
+                    f,
+                    state as *mut _,
+                    Some(drop_fast_state),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                ) == sys::Status::napi_ok
+        };
+        if !ok {
+            // SAFETY: not handed to JS: reclaim it.
+            drop(unsafe { Box::from_raw(state) });
+            return Err(napi::Error::new(
+                "INTERNAL".to_string(),
+                "cannot create the produce function".to_string(),
+            ));
+        }
+        // SAFETY: f is a valid function value in this env.
+        unsafe { Unknown::from_napi_value(env.raw(), f) }
+            .map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
     }
 
     /// Interns a topic name; validates it against Kafka's rules.
@@ -293,38 +453,8 @@ impl BindingProducer {
         self.inner.topic_id(&name).map_err(to_napi)
     }
 
-    /// The fast path. `partition` < 0 lets the partitioner choose; `timestamp` < 0 means
-    /// now; `token` is returned in the report (0 for none).
-    #[napi(
-        catch_unwind,
-        ts_args_type = "topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number"
-    )]
-    pub fn produce(
-        &self,
-        topic_id: u32,
-        partition: i32,
-        key: Raw,
-        value: Raw,
-        timestamp: f64,
-        token: f64,
-    ) -> Result<()> {
-        let mut ks = self.key_scratch.borrow_mut();
-        let mut vs = self.value_scratch.borrow_mut();
-        let key = read_bytes(&key, &mut ks, "key").map_err(to_napi)?;
-        let value = read_bytes(&value, &mut vs, "value").map_err(to_napi)?;
-        let rec = Record {
-            key,
-            value,
-            headers: &[],
-            timestamp: if timestamp < 0.0 { now_ms() } else { timestamp as i64 },
-            partition: (partition >= 0).then_some(partition),
-            token,
-        };
-        self.inner.produce(topic_id, &rec).map_err(to_napi)
-    }
-
-    /// Like `produce`, with headers given as a flat array `[key1, value1, key2, ...]`:
-    /// keys are strings, values bytes, strings or null.
+    /// The fast function's 6-argument form plus headers, given as a flat array
+    /// `[key1, value1, key2, ...]`: keys are strings, values bytes, strings or null.
     #[napi(
         catch_unwind,
         ts_args_type = "topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number, headers: Array<Uint8Array | string | null | undefined>"
@@ -341,12 +471,14 @@ impl BindingProducer {
         token: f64,
         headers: Vec<Unknown<'_>>,
     ) -> Result<()> {
-        if headers.len() % 2 != 0 {
+        if !headers.len().is_multiple_of(2) {
             return Err(to_napi(Error::argument("headers", "must be [key, value] pairs")));
         }
         // Copy header bytes into one arena, then borrow slices of it.
         let mut arena: Vec<u8> = Vec::new();
-        let mut spans: Vec<(usize, usize, Option<(usize, usize)>)> = Vec::with_capacity(headers.len() / 2);
+        // (key start, key end, value span) per header, into `arena`.
+        type Span = (usize, usize, Option<(usize, usize)>);
+        let mut spans: Vec<Span> = Vec::with_capacity(headers.len() / 2);
         let mut scratch = Vec::new();
         for pair in headers.chunks(2) {
             let (k, v) = (&pair[0], &pair[1]);
@@ -400,15 +532,27 @@ impl BindingProducer {
         self.inner.produce(topic_id, &rec).map_err(to_napi)
     }
 
-    /// Takes every report ready so far (frees their buffer memory).
+    /// Takes every report ready so far (frees their buffer memory). With `withRecords`,
+    /// each report's encoded records are at `recordsOffset..+recordsLength` of the buffer
+    /// the next `takeRecords()` returns.
     #[napi(catch_unwind)]
     pub fn take_reports(&self) -> Vec<BindingReport> {
         let with_records = self.with_records;
+        let mut stash = self.records_stash.borrow_mut();
+        let mut offset = 0usize;
         self.inner
             .take_reports()
             .into_iter()
             .map(|r| {
                 let has_tokens = !r.tokens.is_empty();
+                let (records_offset, records_length) = if with_records {
+                    let len = r.records.len();
+                    stash.push(r.records.clone());
+                    offset += len;
+                    ((offset - len) as f64, len as f64)
+                } else {
+                    (0.0, 0.0)
+                };
                 BindingReport {
                     topic_id: r.topic,
                     partition: r.partition,
@@ -417,12 +561,36 @@ impl BindingProducer {
                     base_timestamp: r.base_timestamp as f64,
                     count: r.count,
                     timestamps: has_tokens.then(|| record_timestamps(&r)),
-                    records: with_records.then(|| Buffer::from(r.records.to_vec())),
+                    records_offset,
+                    records_length,
                     tokens: has_tokens.then_some(r.tokens),
                     error: r.error.as_ref().map(BindingError::from),
                 }
             })
             .collect()
+    }
+
+    /// The encoded records of the reports the last `takeReports()` returned, in one
+    /// JS-owned Buffer (one copy, no finalizer: plain garbage for V8 to collect).
+    #[napi(catch_unwind, ts_return_type = "Buffer")]
+    pub fn take_records(&self, env: Env) -> Result<Unknown<'_>> {
+        let parts = std::mem::take(&mut *self.records_stash.borrow_mut());
+        let total: usize = parts.iter().map(|b| b.len()).sum();
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        let mut value: sys::napi_value = ptr::null_mut();
+        // SAFETY: live env; napi_create_buffer gives `total` writable bytes at `data`.
+        let status = unsafe { sys::napi_create_buffer(env.raw(), total, &mut data, &mut value) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new("INTERNAL".to_string(), format!("cannot allocate a {total}-byte Buffer")));
+        }
+        let mut at = 0usize;
+        for p in &parts {
+            // SAFETY: the destination has room for `total` = sum of the parts' lengths.
+            unsafe { ptr::copy_nonoverlapping(p.as_ptr(), (data as *mut u8).add(at), p.len()) };
+            at += p.len();
+        }
+        // SAFETY: value is a Buffer in this env.
+        unsafe { Unknown::from_napi_value(env.raw(), value) }.map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
     }
 
     /// Keeps the Node process alive (true) while records are pending, or lets it exit.

@@ -155,13 +155,30 @@ impl OpenBatch {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct PartitionState {
     /// Leader broker id, -1 when unknown.
     pub leader: i32,
     open: Option<OpenBatch>,
     queue: VecDeque<Batch>,
     pub in_flight: usize,
+    /// One batch in flight at a time until the partition's leader has accepted a batch,
+    /// and again after any retriable failure. Without producer sequence numbers, a batch
+    /// that fails while a later one succeeds would reorder the partition; such partial
+    /// failures happen when the partition's state is changing (a fresh topic whose
+    /// leader is still loading, a leader move), which is exactly when this holds.
+    cautious: bool,
+}
+
+impl Default for PartitionState {
+    fn default() -> Self {
+        PartitionState {
+            leader: -1,
+            open: None,
+            queue: VecDeque::new(),
+            in_flight: 0,
+            cautious: true,
+        }
+    }
 }
 
 /// Records of a topic whose metadata is not known yet: encoded into a scratch batch (one
@@ -364,13 +381,14 @@ impl Accumulator {
         let topic = &mut self.topics[topic_id as usize];
         let parts = topic.partitions.as_mut().expect("checked above");
         let p = &mut parts[partition];
-        let key_l = rec.key.map(<[u8]>::len);
-        let value_l = rec.value.map(<[u8]>::len);
+        // Size checks use the record's upper bound (at most 36 bytes over the exact size):
+        // computing exact varint sizes on every call cost more than the few bytes a batch
+        // may leave unused.
+        let need = upper - HEADER_LEN;
         let mut wake = false;
         // Seal the open batch when the record does not fit, or when it belongs to an
         // epoch a flush has closed.
         if let Some(open) = &p.open {
-            let need = open.builder.next_record_size(rec.timestamp, key_l, value_l, hsize);
             if open.epoch != epoch || (open.builder.size() + need > batch_limit && !open.builder.is_empty()) {
                 let open = p.open.take().expect("checked");
                 p.queue.push_back(open.seal(topic_id, partition as i32, self.next_seq));
@@ -378,10 +396,6 @@ impl Accumulator {
                 wake = true;
             }
         }
-        let need = match &p.open {
-            Some(open) => open.builder.next_record_size(rec.timestamp, key_l, value_l, hsize),
-            None => upper - HEADER_LEN,
-        };
         match &mut p.open {
             Some(open) => {
                 let size = open.builder.size();
@@ -399,6 +413,9 @@ impl Accumulator {
                     .max(HEADER_LEN + need)
                     .min(batch_limit.max(HEADER_LEN + need));
                 reserve(buffered, limit, cap)?;
+                // The sender may be asleep with no deadline: it must learn of the new
+                // batch's linger deadline.
+                wake = true;
                 p.open = Some(OpenBatch {
                     builder: BatchBuilder::with_capacity(cap),
                     created: Instant::now(),
@@ -540,10 +557,7 @@ impl Accumulator {
             if tm.error.is_ok() && !tm.partitions.is_empty() {
                 let parts = t.partitions.get_or_insert_with(Vec::new);
                 if parts.len() < tm.partitions.len() {
-                    parts.resize_with(tm.partitions.len(), || PartitionState {
-                        leader: -1,
-                        ..Default::default()
-                    });
+                    parts.resize_with(tm.partitions.len(), PartitionState::default);
                 }
                 for pm in &tm.partitions {
                     if let Some(p) = parts.get_mut(pm.id as usize) {
@@ -656,6 +670,10 @@ impl Accumulator {
         let flush_through = self.flush_through;
         let mut ready: HashMap<i32, Vec<(u32, usize)>> = HashMap::new();
         let mut any = self.in_flight_batches > 0;
+        // A full buffer makes lingering batches ready only when no request is in flight:
+        // otherwise completions free memory soon, and sealing early would shrink batches
+        // just when the broker is the bottleneck (measured: 2x more requests, -45% P1).
+        let buffer_pressure = buffer_pressure && self.in_flight_batches == 0;
         for tid in 0..self.topics.len() {
             let t = &mut self.topics[tid];
             if let Some(w) = &t.waiting {
@@ -682,7 +700,11 @@ impl Accumulator {
                     any = true;
                     let lingered = open.created + self.linger;
                     let flushing = flush_through.is_some_and(|f| open.epoch <= f);
-                    if now >= lingered || flushing || self.closing || buffer_pressure {
+                    // Linger exists to batch records while the pipe is busy; when nothing
+                    // is in flight to the leader, waiting only adds latency (one awaited
+                    // send at a time would cost lingerMs each). franz-go does the same.
+                    let leader_idle = p.leader >= 0 && self.broker_in_flight.get(&p.leader).copied().unwrap_or(0) == 0;
+                    if now >= lingered || flushing || self.closing || buffer_pressure || leader_idle {
                         let open = p.open.take().expect("checked");
                         p.queue.push_back(open.seal(tid as u32, pid as i32, self.next_seq));
                         self.next_seq += 1;
@@ -722,7 +744,7 @@ impl Accumulator {
                     work.need_metadata = true;
                     continue;
                 }
-                if p.in_flight >= self.max_in_flight {
+                if p.in_flight >= p.in_flight_limit(self.max_in_flight) {
                     continue;
                 }
                 ready.entry(p.leader).or_default().push((tid as u32, pid));
@@ -759,7 +781,7 @@ impl Accumulator {
                 continue;
             };
             let p = &mut ps[pid];
-            if p.in_flight >= self.max_in_flight {
+            if p.in_flight >= p.in_flight_limit(self.max_in_flight) {
                 continue;
             }
             let Some(front) = p.queue.front() else { continue };
@@ -785,21 +807,25 @@ impl Accumulator {
         }
     }
 
-    /// A batch left flight for good (reported).
-    pub fn finish_batch(&mut self, b: &Batch) {
+    /// A batch left flight for good (reported); `accepted` when the broker took it.
+    pub fn finish_batch(&mut self, b: &Batch, accepted: bool) {
         self.in_flight_batches = self.in_flight_batches.saturating_sub(1);
         if let Some(p) = self.partition_mut(b.topic, b.partition) {
             p.in_flight = p.in_flight.saturating_sub(1);
+            if accepted {
+                p.cautious = false;
+            }
         }
     }
 
     /// A batch goes back to the head of its partition's queue, before newer batches, in
     /// its original order, to be retried at `retry_at`.
     pub fn requeue(&mut self, mut b: Batch, retry_at: Instant) {
-        self.finish_batch(&b);
+        self.finish_batch(&b, false);
         b.attempts += 1;
         b.retry_at = Some(retry_at);
         if let Some(p) = self.partition_mut(b.topic, b.partition) {
+            p.cautious = true;
             let at = p.queue.iter().position(|q| q.seq > b.seq).unwrap_or(p.queue.len());
             p.queue.insert(at, b);
         }
@@ -842,6 +868,16 @@ impl Accumulator {
                     failed.push(b.into_report(-1, -1, Some(e)));
                 }
             }
+        }
+    }
+}
+
+impl PartitionState {
+    fn in_flight_limit(&self, max: usize) -> usize {
+        if self.cautious {
+            1
+        } else {
+            max
         }
     }
 }

@@ -1,15 +1,21 @@
-//! The sender task: wakes on sealed batches, linger deadlines, retries and metadata; drains
-//! the accumulator into one Produce request per broker and hands each to its own task,
-//! which writes it on the broker's produce connection (pipelined, up to
-//! `maxInFlightRequestsPerConnection`) and settles its batches when the response arrives.
+//! The sender task: wakes on sealed batches, linger deadlines, retries and metadata, and
+//! drains the accumulator into Produce requests, one per broker at a time.
+//!
+//! Each broker has a sink task that writes its requests in the order they were drained
+//! (so batches of one partition reach the broker in order) on the broker's produce
+//! connection, pipelined up to `maxInFlightRequestsPerConnection`; responses are awaited
+//! concurrently and settle their batches: report, or requeue for a retry.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use kafka_protocol::messages::ProduceResponse;
 use nkafka_protocol::error::ErrorCode;
 use nkafka_protocol::produce::{self, ProduceRequestBuilder};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::accumulator::{Batch, Drained};
@@ -23,6 +29,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut last_refresh: Option<Instant> = None;
     let mut refreshing: Option<tokio::task::JoinHandle<()>> = None;
     let mut attempt: u64 = 0;
+    let mut sinks: HashMap<i32, mpsc::UnboundedSender<Drained>> = HashMap::new();
     loop {
         if shared.stopped.load(Ordering::Acquire) {
             break;
@@ -32,7 +39,17 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let work = shared.acc.lock().collect(now, buffer_pressure);
         shared.push_reports(work.failed);
         for req in work.requests {
-            tokio::spawn(send(shared.clone(), req));
+            let broker = req.broker;
+            let tx = sinks.entry(broker).or_insert_with(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(sink(shared.clone(), broker, rx));
+                tx
+            });
+            // The accumulator allows at most maxInFlight requests per broker, so this
+            // queue stays short.
+            if let Err(mpsc::error::SendError(req)) = tx.send(req) {
+                settle(&shared, req, Err(Error::new(Kind::Internal, "produce sink stopped")));
+            }
         }
 
         // Metadata: when a topic or leader is unknown (rate-limited by retryBackoffMs),
@@ -95,12 +112,30 @@ enum Outcome {
     Failed(Error),
 }
 
-async fn send(shared: Arc<Shared>, req: Drained) {
-    let Drained { broker, mut batches } = req;
-    for b in &mut batches {
-        b.finalize();
+type Response = Pin<Box<dyn Future<Output = Result<Option<ProduceResponse>>> + Send>>;
+
+/// Writes one broker's requests in drain order; awaits their responses concurrently.
+async fn sink(shared: Arc<Shared>, broker: i32, mut rx: mpsc::UnboundedReceiver<Drained>) {
+    while let Some(mut req) = rx.recv().await {
+        for b in &mut req.batches {
+            b.finalize();
+        }
+        match start_request(&shared, broker, &req.batches).await {
+            Ok(response) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let result = response.await;
+                    settle(&shared, req, result);
+                });
+            }
+            Err(e) => settle(&shared, req, Err(e)),
+        }
     }
-    let result = write_request(&shared, broker, &batches).await;
+}
+
+/// Settles the batches of a finished request: report them, or requeue them for a retry.
+fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>) {
+    let Drained { broker, batches } = req;
     let now = Instant::now();
     let mut reports = Vec::with_capacity(batches.len());
     let mut need_metadata = false;
@@ -122,7 +157,7 @@ async fn send(shared: Arc<Shared>, req: Drained) {
                     base_offset,
                     log_append_time,
                 } => {
-                    acc.finish_batch(&b);
+                    acc.finish_batch(&b, true);
                     reports.push(b.into_report(base_offset, log_append_time, None));
                 }
                 Outcome::Failed(err) => {
@@ -144,7 +179,7 @@ async fn send(shared: Arc<Shared>, req: Drained) {
                         shared.retries.fetch_add(1, Ordering::Relaxed);
                         acc.requeue(b, retry_at);
                     } else {
-                        acc.finish_batch(&b);
+                        acc.finish_batch(&b, false);
                         reports.push(b.into_report(-1, -1, Some(err)));
                     }
                 }
@@ -167,7 +202,8 @@ fn refreshes_metadata(err: &Error) -> bool {
     }
 }
 
-async fn write_request(shared: &Shared, broker: i32, batches: &[Batch]) -> Result<Option<ProduceResponse>> {
+/// Queues the request on the broker's connection; the returned future is its response.
+async fn start_request(shared: &Shared, broker: i32, batches: &[Batch]) -> Result<Response> {
     let cfg = &shared.cfg;
     let conn = shared.cluster.connection(broker, Purpose::Produce).await?;
     let version = conn
@@ -213,13 +249,19 @@ async fn write_request(shared: &Shared, broker: i32, batches: &[Batch]) -> Resul
     }
     let frame = rb.finish();
     if cfg.acks == Acks::None {
-        conn.send_only(frame, produce::API_KEY, version).await?;
-        return Ok(None);
+        let written = conn.send_only(frame, produce::API_KEY, version).await?;
+        return Ok(Box::pin(async move {
+            written.await?;
+            Ok(None)
+        }));
     }
-    let body = conn
-        .roundtrip(frame, produce::API_KEY, version, cfg.client.request_timeout)
+    let response = conn
+        .send(frame, produce::API_KEY, version, cfg.client.request_timeout)
         .await?;
-    Ok(Some(produce::decode_response_body(version, body)?))
+    Ok(Box::pin(async move {
+        let body = response.await?;
+        Ok(Some(produce::decode_response_body(version, body)?))
+    }))
 }
 
 fn partition_outcome(resp: &ProduceResponse, topic: &str, partition: i32) -> Outcome {

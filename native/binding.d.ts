@@ -24,20 +24,31 @@ export declare class BindingProducer {
    * rebuild keys and values lazily.
    */
   constructor(config: BindingProducerConfig, onReports: () => unknown, withRecords: boolean)
+  /**
+   * The fast path as a plain function bound to this producer, a fraction of a class
+   * method's call overhead (measured: ~0.35 us against ~1.4 us per call). Forms:
+   * `(topicId, value)`, `(topicId, key, value)`, and
+   * `(topicId, partition, key, value, timestamp, token)` with `produce`'s meaning.
+   */
+  fastProduceFn(): { (topicId: number, value: Uint8Array | string | null | undefined): void; (topicId: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined): void; (topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number): void }
   /** Interns a topic name; validates it against Kafka's rules. */
   topicId(name: string): number
   /**
-   * The fast path. `partition` < 0 lets the partitioner choose; `timestamp` < 0 means
-   * now; `token` is returned in the report (0 for none).
-   */
-  produce(topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number): void
-  /**
-   * Like `produce`, with headers given as a flat array `[key1, value1, key2, ...]`:
-   * keys are strings, values bytes, strings or null.
+   * The fast function's 6-argument form plus headers, given as a flat array
+   * `[key1, value1, key2, ...]`: keys are strings, values bytes, strings or null.
    */
   produceWithHeaders(topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number, headers: Array<Uint8Array | string | null | undefined>): void
-  /** Takes every report ready so far (frees their buffer memory). */
+  /**
+   * Takes every report ready so far (frees their buffer memory). With `withRecords`,
+   * each report's encoded records are at `recordsOffset..+recordsLength` of the buffer
+   * the next `takeRecords()` returns.
+   */
   takeReports(): Array<BindingReport>
+  /**
+   * The encoded records of the reports the last `takeReports()` returned, in one
+   * JS-owned Buffer (one copy, no finalizer: plain garbage for V8 to collect).
+   */
+  takeRecords(): Buffer
   /** Keeps the Node process alive (true) while records are pending, or lets it exit. */
   setRef(keepAlive: boolean): void
   /**
@@ -176,10 +187,11 @@ export interface BindingReport {
   baseTimestamp: number
   count: number
   /**
-   * The encoded records (RecordBatch v2 records section), when the producer was built
-   * with `withRecords`.
+   * Where this batch's encoded records (RecordBatch v2 records section) are in the
+   * buffer `takeRecords()` returns (producers built with `withRecords` only).
    */
-  records?: Buffer
+  recordsOffset: number
+  recordsLength: number
   /** Per-record tokens, when any record carried one. */
   tokens?: Array<number>
   /** Per-record timestamps, alongside tokens. */

@@ -35,6 +35,29 @@ describe('first round trip: TS -> napi -> Rust -> TCP -> Kafka', () => {
     }
   })
 
+  it('fetchTopicOffsets: earliest, latest and by timestamp', async () => {
+    const topic = uniqueTopic('offsets')
+    await createTopic(topic, 2)
+    const p = new Producer({ bootstrapServers: brokers() })
+    await p.send({ topic, messages: [0, 1, 2].map((i) => ({ value: `a${i}`, partition: 0, timestamp: 1_000 + i })) })
+    await p.send({ topic, messages: [{ value: 'b', partition: 1, timestamp: 5_000 }] })
+    await p.close()
+    const admin = new Admin({ bootstrapServers: brokers() })
+    try {
+      expect((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.offset])).toEqual([
+        [0, 3n],
+        [1, 1n],
+      ])
+      expect((await admin.fetchTopicOffsets(topic, 'earliest')).map((o) => o.offset)).toEqual([0n, 0n])
+      const byTime = await admin.fetchTopicOffsets(topic, 1_001)
+      expect(byTime[0]).toMatchObject({ partition: 0, offset: 1n, timestamp: 1_001 })
+      expect(byTime[1]).toMatchObject({ partition: 1, offset: 0n, timestamp: 5_000 })
+      await expect(admin.fetchTopicOffsets(uniqueTopic('nope'))).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    } finally {
+      await admin.close()
+    }
+  })
+
   it('Producer.connect() reports the cluster', async () => {
     const p = new Producer({ bootstrapServers: brokers() })
     const info = await p.connect()

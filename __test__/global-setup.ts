@@ -16,7 +16,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('kafkaBrokers', existing)
     return async () => {}
   }
-  // @ts-ignore -- plain ESM script without type declarations
+  // @ts-expect-error -- plain ESM script without type declarations
   const kafka = await import('../scripts/kafka.mjs')
   const started = await kafka.startKafka({ mode: 'single', fresh: true, quiet: true, autoCreateTopics: false })
   project.provide('kafkaBrokers', started.bootstrap)

@@ -24,6 +24,6 @@ export async function createTopic(topic: string, numPartitions = 1, configs: Rec
 
 /** The scripts/kafka.mjs module (broker control and Java oracles). */
 export async function kafkaScript(): Promise<any> {
-  // @ts-ignore -- plain ESM script without type declarations
+  // @ts-expect-error -- plain ESM script without type declarations
   return import('../scripts/kafka.mjs')
 }

@@ -190,7 +190,10 @@ describe('send() promise path', () => {
     const p = new Producer({ bootstrapServers: brokers(), lingerMs: 10 })
     const before = p.stats().requests
     const sends = Array.from({ length: 200 }, (_, s) =>
-      p.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${s}`, value: `s${s}-m${i}`, timestamp: 1_600_000_000_000 + i })) }),
+      p.send({
+        topic,
+        messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${s}`, value: `s${s}-m${i}`, timestamp: 1_600_000_000_000 + i })),
+      }),
     )
     const results = await Promise.all(sends)
     const requests = p.stats().requests - before
@@ -226,7 +229,9 @@ describe('send() promise path', () => {
     const topics = Array.from({ length: 12 }, (_, i) => uniqueTopic(`many${i}`))
     await Promise.all(topics.map((t) => createTopic(t, 2)))
     const p = new Producer({ bootstrapServers: brokers() })
-    const res = await Promise.all(topics.map((topic) => p.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: `${topic}:${i}` })) })))
+    const res = await Promise.all(
+      topics.map((topic) => p.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: `${topic}:${i}` })) })),
+    )
     await p.close()
     res.forEach((r, i) => {
       expect(r.length).toBe(50)
@@ -313,7 +318,9 @@ describe('bad input: a typed error naming the problem, no other message lost', (
     }
     // Out of range partition: metadata is known after connect + first delivery.
     await p.flush()
-    expect(() => p.produce(topic, null, 'x', { partition: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/out of range.*2 partitions/) }))
+    expect(() => p.produce(topic, null, 'x', { partition: 2 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/out of range.*2 partitions/) }),
+    )
     await p.flush()
     await c.until(attempts.length)
     await p.close()

@@ -12,6 +12,11 @@ export declare class BindingAdmin {
   createTopics(topics: Array<BindingNewTopic>, timeoutMs: number, validateOnly: boolean): Promise<BindingTopicResults>
   /** Deletes topics by name. */
   deleteTopics(names: Array<string>, timeoutMs: number): Promise<BindingTopicResults>
+  /**
+   * Offsets of every partition of `topic`: `spec` is 'earliest', 'latest' or a
+   * timestamp in ms.
+   */
+  listOffsets(topic: string, spec: string | number): Promise<BindingOffsetsResult>
   /** Closes connections. */
   close(): void
 }
@@ -136,6 +141,12 @@ export interface BindingNewTopic {
   configs?: Array<Array<string>>
 }
 
+/** Offsets of a topic, or the error that prevented the lookup. */
+export interface BindingOffsetsResult {
+  offsets: Array<BindingPartitionOffset>
+  error?: BindingError
+}
+
 /** A partition in a topic description. */
 export interface BindingPartition {
   partition: number
@@ -144,6 +155,13 @@ export interface BindingPartition {
   replicas: Array<number>
   isr: Array<number>
   error?: string
+}
+
+/** One partition's offset. */
+export interface BindingPartitionOffset {
+  partition: number
+  offset: number
+  timestamp: number
 }
 
 /** Producer settings (camelCase in JS). */

@@ -1,6 +1,6 @@
 import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../native/binding'
 import { type ClientConfig, describe, toBindingClientConfig } from './config'
-import { KafkaError, invalidArgument } from './errors'
+import { invalidArgument, KafkaError } from './errors'
 import { native } from './native'
 
 /** A topic to create. */
@@ -27,6 +27,13 @@ export interface TopicMetadata {
   name: string
   isInternal: boolean
   partitions: PartitionMetadata[]
+}
+
+export interface PartitionOffset {
+  partition: number
+  offset: bigint
+  /** Timestamp of that record for timestamp lookups, else -1. */
+  timestamp: number
 }
 
 export interface ClusterDescription {
@@ -141,6 +148,18 @@ export class Admin {
     throwFirst(await this.binding.deleteTopics(topics, options.timeoutMs ?? DEFAULT_TIMEOUT_MS))
   }
 
+  /**
+   * Offsets of every partition of `topic`: the log start ('earliest'), the next offset to
+   * be written ('latest', the default), or the first offset at or after a timestamp.
+   */
+  async fetchTopicOffsets(topic: string, spec: 'earliest' | 'latest' | number = 'latest'): Promise<PartitionOffset[]> {
+    this.ensureOpen()
+    if (typeof topic !== 'string') throw invalidArgument(`topic must be a string, got ${describe(topic)}`)
+    const r = await this.binding.listOffsets(topic, spec)
+    if (r.error) throw KafkaError.fromBinding(r.error)
+    return r.offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.offset), timestamp: o.timestamp }))
+  }
+
   /** Closes connections; later calls throw CLIENT_CLOSED. */
   async close(): Promise<void> {
     this.closed = true
@@ -151,7 +170,9 @@ export class Admin {
     if (this.closed) throw new KafkaError('the admin client is closed', { code: 'CLIENT_CLOSED' })
   }
 
-  private async cluster(p: Promise<{ cluster?: BindingCluster; error?: { code: string; message: string; retriable: boolean } }>): Promise<BindingCluster> {
+  private async cluster(
+    p: Promise<{ cluster?: BindingCluster; error?: { code: string; message: string; retriable: boolean } }>,
+  ): Promise<BindingCluster> {
     this.ensureOpen()
     const r = await p
     if (r.error) throw KafkaError.fromBinding(r.error)

@@ -82,13 +82,7 @@ const PRODUCER_NUMBER_KEYS = [
 ] as const
 
 const CLIENT_KEYS = new Set<string>(['bootstrapServers', 'clientId', 'socketKeepAlive', ...CLIENT_NUMBER_KEYS])
-const PRODUCER_KEYS = new Set<string>([
-  ...CLIENT_KEYS,
-  ...PRODUCER_NUMBER_KEYS,
-  'acks',
-  'partitioner',
-  'enableIdempotence',
-])
+const PRODUCER_KEYS = new Set<string>([...CLIENT_KEYS, ...PRODUCER_NUMBER_KEYS, 'acks', 'partitioner', 'enableIdempotence'])
 
 function checkKeys(config: object, known: Set<string>): void {
   for (const key of Object.keys(config)) {

@@ -2,12 +2,12 @@
  * nkafka: the Kafka client for Node.js with a Rust core.
  * @packageDocumentation
  */
+
+export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
-export type { ClusterDescription, NewTopic, PartitionMetadata, TopicMetadata } from './admin'
 export type { ClientConfig, ProducerConfig } from './config'
-export { KafkaError } from './errors'
 export type { ClientErrorCode, KafkaErrorFields } from './errors'
-export { Producer } from './producer'
+export { KafkaError } from './errors'
 export type {
   ClusterInfo,
   DeliveryCallback,
@@ -19,5 +19,6 @@ export type {
   RecordMetadata,
   Value,
 } from './producer'
+export { Producer } from './producer'
 export type { Header } from './records'
 export { DeliveryReport } from './report'

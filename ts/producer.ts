@@ -1,6 +1,6 @@
 import type { BindingProducer, BindingReport } from '../native/binding'
-import { type ProducerConfig, describe, toBindingProducerConfig } from './config'
-import { KafkaError, invalidArgument } from './errors'
+import { describe, type ProducerConfig, toBindingProducerConfig } from './config'
+import { invalidArgument, KafkaError } from './errors'
 import { native } from './native'
 import type { Header } from './records'
 import { DeliveryReport, ReportBatch } from './report'

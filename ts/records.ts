@@ -7,23 +7,41 @@
 /** A record header: Kafka allows duplicate keys and null values, so it is a list. */
 export type Header = [key: string, value: Buffer | null]
 
-/** Reads a zig-zag varint at `pos`; returns [value, next position]. Safe up to 2^53. */
-function varint(buf: Buffer, pos: number): [number, number] {
-  let n = 0
-  let mul = 1
-  for (;;) {
-    if (pos >= buf.length) throw new RangeError('truncated record')
-    const b = buf[pos++] as number
-    n += (b & 0x7f) * mul
-    if (b < 0x80) break
-    mul *= 128
-    if (mul > 2 ** 63) throw new RangeError('varint too long')
+/** A cursor over a records section. */
+class Cursor {
+  constructor(
+    private readonly buf: Buffer,
+    public pos: number,
+  ) {}
+
+  /** A zig-zag varint (Kafka's record-level integers); exact up to 2^53. */
+  varint(): number {
+    let n = 0
+    let mul = 1
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new RangeError('truncated record')
+      const b = this.buf[this.pos++] as number
+      n += (b & 0x7f) * mul
+      if (b < 0x80) break
+      mul *= 128
+      if (mul > 2 ** 63) throw new RangeError('varint too long')
+    }
+    // zig-zag: even -> n/2, odd -> -(n+1)/2
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2
   }
-  // zig-zag: even -> n/2, odd -> -(n+1)/2
-  return [n % 2 === 0 ? n / 2 : -(n + 1) / 2, pos]
+
+  /** Varint-length-prefixed bytes; length -1 is null. A view, not a copy. */
+  bytes(): Buffer | null {
+    const len = this.varint()
+    if (len < 0) return null
+    const start = this.pos
+    this.pos += len
+    if (this.pos > this.buf.length) throw new RangeError('truncated record')
+    return this.buf.subarray(start, this.pos)
+  }
 }
 
-/** Field positions of one decoded record. */
+/** Field values of one decoded record. */
 export interface RecordView {
   timestampDelta: number
   offsetDelta: number
@@ -35,42 +53,29 @@ export interface RecordView {
 /** Start positions of each record in a records section. */
 export function recordStarts(section: Buffer, count: number): Int32Array {
   const starts = new Int32Array(count)
-  let pos = 0
+  const c = new Cursor(section, 0)
   for (let i = 0; i < count; i++) {
-    starts[i] = pos
-    const [len, p] = varint(section, pos)
-    pos = p + len
+    starts[i] = c.pos
+    const len = c.varint()
+    c.pos += len
   }
   return starts
 }
 
-function bytes(section: Buffer, pos: number): [Buffer | null, number] {
-  const [len, p] = varint(section, pos)
-  if (len < 0) return [null, p]
-  return [section.subarray(p, p + len), p + len]
-}
-
 /** Decodes the record starting at `start`. */
 export function readRecord(section: Buffer, start: number): RecordView {
-  let [, pos] = varint(section, start) // length
-  pos += 1 // attributes
-  let timestampDelta: number
-  let offsetDelta: number
-  ;[timestampDelta, pos] = varint(section, pos)
-  ;[offsetDelta, pos] = varint(section, pos)
-  let key: Buffer | null
-  let value: Buffer | null
-  ;[key, pos] = bytes(section, pos)
-  ;[value, pos] = bytes(section, pos)
-  let n: number
-  ;[n, pos] = varint(section, pos)
+  const c = new Cursor(section, start)
+  c.varint() // length
+  c.pos += 1 // attributes
+  const timestampDelta = c.varint()
+  const offsetDelta = c.varint()
+  const key = c.bytes()
+  const value = c.bytes()
+  const n = c.varint()
   const headers: Header[] = []
   for (let i = 0; i < n; i++) {
-    let k: Buffer | null
-    let v: Buffer | null
-    ;[k, pos] = bytes(section, pos)
-    ;[v, pos] = bytes(section, pos)
-    headers.push([k ? k.toString('utf8') : '', v])
+    const k = c.bytes()
+    headers.push([k ? k.toString('utf8') : '', c.bytes()])
   }
   return { timestampDelta, offsetDelta, key, value, headers }
 }

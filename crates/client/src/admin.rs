@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::cluster::{validate_topic_name, Cluster, Metadata};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
+use crate::offsets::{self, OffsetSpec, PartitionOffset};
 
 /// A topic to create.
 #[derive(Clone, Debug)]
@@ -208,6 +209,24 @@ impl Admin {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Earliest, latest or by-timestamp offsets of every partition of `topic`.
+    pub async fn list_offsets(&self, topic: &str, spec: OffsetSpec) -> Result<Vec<PartitionOffset>> {
+        validate_topic_name(topic)?;
+        let meta = self.cluster.refresh(Some(&[topic.to_string()]), false).await?;
+        let partitions: Vec<i32> = meta
+            .topics
+            .get(topic)
+            .map(|t| t.partitions.iter().map(|p| p.id).collect())
+            .unwrap_or_default();
+        if partitions.is_empty() {
+            return Err(Error::broker(
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                Some(&format!("topic `{topic}` does not exist")),
+            ));
+        }
+        offsets::list_offsets(&self.cluster, topic, &partitions, spec, false).await
     }
 
     /// Closes connections.

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Env, PromiseRaw};
+use napi::bindgen_prelude::{Either, Env, PromiseRaw};
 use napi_derive::napi;
 use nkafka_client::admin::{Admin, NewTopic, TopicResult};
+use nkafka_client::offsets::OffsetSpec;
 
 use crate::config::BindingClientConfig;
 use crate::errors::{to_napi, BindingError, Result};
@@ -65,6 +66,21 @@ fn cluster(r: nkafka_client::Result<Arc<nkafka_client::cluster::Metadata>>) -> B
             error: Some(BindingError::from(&e)),
         },
     }
+}
+
+/// One partition's offset.
+#[napi(object)]
+pub struct BindingPartitionOffset {
+    pub partition: i32,
+    pub offset: f64,
+    pub timestamp: f64,
+}
+
+/// Offsets of a topic, or the error that prevented the lookup.
+#[napi(object)]
+pub struct BindingOffsetsResult {
+    pub offsets: Vec<BindingPartitionOffset>,
+    pub error: Option<BindingError>,
 }
 
 /// The native half of `Admin`.
@@ -161,6 +177,54 @@ impl BindingAdmin {
         let a = self.inner.clone();
         let timeout = Duration::from_millis(timeout_ms.max(0.0) as u64);
         env.spawn_future(async move { Ok(results(a.delete_topics(&names, timeout).await)) })
+    }
+
+    /// Offsets of every partition of `topic`: `spec` is 'earliest', 'latest' or a
+    /// timestamp in ms.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingOffsetsResult>")]
+    pub fn list_offsets<'e>(
+        &self,
+        env: &'e Env,
+        topic: String,
+        spec: Either<String, f64>,
+    ) -> napi::Result<PromiseRaw<'e, BindingOffsetsResult>> {
+        let a = self.inner.clone();
+        let spec = match spec {
+            Either::A(s) if s == "earliest" => Ok(OffsetSpec::Earliest),
+            Either::A(s) if s == "latest" => Ok(OffsetSpec::Latest),
+            Either::A(s) => Err(nkafka_client::Error::argument(
+                "offset spec",
+                format!("`{s}`; expected 'earliest', 'latest' or a timestamp"),
+            )),
+            Either::B(t) if t.is_finite() && t >= 0.0 => Ok(OffsetSpec::Timestamp(t as i64)),
+            Either::B(t) => Err(nkafka_client::Error::argument(
+                "offset spec",
+                format!("{t} is not a timestamp"),
+            )),
+        };
+        env.spawn_future(async move {
+            let r = match spec {
+                Ok(spec) => a.list_offsets(&topic, spec).await,
+                Err(e) => Err(e),
+            };
+            Ok(match r {
+                Ok(v) => BindingOffsetsResult {
+                    offsets: v
+                        .into_iter()
+                        .map(|p| BindingPartitionOffset {
+                            partition: p.partition,
+                            offset: p.offset as f64,
+                            timestamp: p.timestamp as f64,
+                        })
+                        .collect(),
+                    error: None,
+                },
+                Err(e) => BindingOffsetsResult {
+                    offsets: Vec::new(),
+                    error: Some(BindingError::from(&e)),
+                },
+            })
+        })
     }
 
     /// Closes connections.

@@ -581,7 +581,10 @@ impl BindingProducer {
         // SAFETY: live env; napi_create_buffer gives `total` writable bytes at `data`.
         let status = unsafe { sys::napi_create_buffer(env.raw(), total, &mut data, &mut value) };
         if status != sys::Status::napi_ok {
-            return Err(napi::Error::new("INTERNAL".to_string(), format!("cannot allocate a {total}-byte Buffer")));
+            return Err(napi::Error::new(
+                "INTERNAL".to_string(),
+                format!("cannot allocate a {total}-byte Buffer"),
+            ));
         }
         let mut at = 0usize;
         for p in &parts {
@@ -590,7 +593,8 @@ impl BindingProducer {
             at += p.len();
         }
         // SAFETY: value is a Buffer in this env.
-        unsafe { Unknown::from_napi_value(env.raw(), value) }.map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
+        unsafe { Unknown::from_napi_value(env.raw(), value) }
+            .map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
     }
 
     /// Keeps the Node process alive (true) while records are pending, or lets it exit.

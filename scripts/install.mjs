@@ -44,9 +44,7 @@ if (prebuilt && !isCheckout) {
 if (!prebuilt || isCheckout) {
   const hasCargo = spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0
   if (!hasCargo) {
-    fail(
-      `no prebuilt binary for ${platform} and no Rust toolchain to build one. Install Rust (rustup) and run \`npm rebuild nkafka\`.`,
-    )
+    fail(`no prebuilt binary for ${platform} and no Rust toolchain to build one. Install Rust (rustup) and run \`npm rebuild nkafka\`.`)
   }
   let napiCli = null
   try {

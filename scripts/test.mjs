@@ -31,7 +31,8 @@ let passed = 0
 let failed = 0
 let broken = false
 
-const native = existsSync(join(root, 'native')) && (await import('node:fs')).readdirSync(join(root, 'native')).some((f) => f.endsWith('.node'))
+const native =
+  existsSync(join(root, 'native')) && (await import('node:fs')).readdirSync(join(root, 'native')).some((f) => f.endsWith('.node'))
 if (!native || !existsSync(join(root, 'dist', 'index.js'))) {
   console.error('npm test: the native addon or dist/ is missing; run `npm install` first.')
   process.exit(1)
@@ -73,7 +74,12 @@ try {
     const report = join(root, '.cache', 'vitest-report.json')
     rmSync(report, { force: true })
     const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
-    const r = await run(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], env, false)
+    const r = await run(
+      process.execPath,
+      [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      env,
+      false,
+    )
     if (existsSync(report)) {
       const j = JSON.parse(readFileSync(report, 'utf8'))
       passed += j.numPassedTests

@@ -13,8 +13,13 @@ export function uniqueTopic(prefix: string): string {
 }
 
 /** Creates a topic and waits for its leaders. */
-export async function createTopic(topic: string, numPartitions = 1, configs: Record<string, string> = {}): Promise<void> {
-  const admin = new Admin({ bootstrapServers: brokers() })
+export async function createTopic(
+  topic: string,
+  numPartitions = 1,
+  configs: Record<string, string> = {},
+  bootstrap: string = brokers(),
+): Promise<void> {
+  const admin = new Admin({ bootstrapServers: bootstrap })
   try {
     await admin.createTopics([{ topic, numPartitions, replicationFactor: 1, configs }])
   } finally {

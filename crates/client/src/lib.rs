@@ -11,6 +11,7 @@ pub mod conn;
 pub mod error;
 pub mod offsets;
 pub mod producer;
+pub mod types;
 
 pub use error::{Error, Kind, Result};
 pub use nkafka_protocol as protocol;

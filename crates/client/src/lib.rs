@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod group;
 pub mod offsets;
 pub mod producer;
 pub mod types;

@@ -2,6 +2,8 @@
 //!
 //! - [`codec`]: integers, varints, a bounds-checked reader.
 //! - [`record_batch`]: RecordBatch v2 writer and reader (the hot path, ours).
+//! - [`compression`]: gzip, snappy (xerial framing), lz4 (frame) and zstd for batches, as
+//!   the Java client writes them; bounded, hostile-input-safe decompression.
 //! - [`produce`]: Produce request framing around already-encoded batches (ours).
 //! - [`frame`]: request/response headers and control-plane messages, which come from the
 //!   generated `kafka-protocol` crate (Kafka's own JSON schemas, pinned release).
@@ -9,6 +11,7 @@
 //! - [`murmur2`]: the Java client's key hash, for partition choice.
 
 pub mod codec;
+pub mod compression;
 pub mod error;
 pub mod frame;
 pub mod murmur2;
@@ -42,6 +45,25 @@ pub enum DecodeError {
         expected: u32,
         /// CRC computed over the bytes.
         actual: u32,
+    },
+    /// Compressed records that do not decode with their codec: corrupt, truncated or
+    /// empty data (checked before the records are parsed, so never a panic).
+    #[error("corrupt {codec:?} data: {message}")]
+    Decompress {
+        /// Codec of the batch.
+        codec: record_batch::Compression,
+        /// What the decoder found.
+        message: String,
+    },
+    /// Compressed records that would inflate beyond the caller's bound: a decompression
+    /// bomb, or a batch larger than the fetch limits allow. Raised before the declared
+    /// size is allocated.
+    #[error("{codec:?} records decompress to more than {limit} bytes")]
+    DecompressedTooLarge {
+        /// Codec of the batch.
+        codec: record_batch::Compression,
+        /// The bound that was exceeded.
+        limit: usize,
     },
     /// Message format v0/v1 (pre-0.11): brokers 4.x no longer write it.
     #[error("unsupported message format (magic {0}); only RecordBatch v2 is supported")]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use nkafka_client::admin::{Admin, NewTopic};
 use nkafka_client::cluster::Cluster;
+use nkafka_client::config::ClientConfig;
 use nkafka_client::group::{Assignor, GroupConfig, GroupEvent, GroupMember};
 use nkafka_client::types::{OffsetAndMetadata, TopicPartition};
 use tokio::time::Instant;
@@ -37,7 +38,11 @@ struct App {
 
 impl App {
     fn start(cfg: GroupConfig) -> App {
-        let cluster = Cluster::new(common::client_config(), 16);
+        App::start_with(cfg, common::client_config())
+    }
+
+    fn start_with(cfg: GroupConfig, client: ClientConfig) -> App {
+        let cluster = Cluster::new(client, 16);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let member = GroupMember::start(cluster, cfg, tx).unwrap();
         let log: Arc<Mutex<Vec<Ev>>> = Arc::default();
@@ -507,5 +512,136 @@ async fn changing_the_subscription_rejoins_and_empty_leaves() {
     })
     .await;
     assert!(a.lost_or_fatal().is_empty(), "{:?}", a.events());
+    a.member.close(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_with_the_same_group_instance_id_fences_the_first() {
+    let (topic, group) = topic_config("grp-fence");
+    create(&topic, 2).await;
+    let mut cfg = config(&group, &[Assignor::Range]);
+    cfg.group_instance_id = Some(format!("fenced-{}", std::process::id()));
+    let a = App::start(cfg.clone());
+    a.member.subscribe(vec![topic.clone()]);
+    wait_stable(&[&a], 2, &[2]).await;
+    let a2 = App::start(cfg);
+    a2.member.subscribe(vec![topic.clone()]);
+    wait_until("the first instance is fenced", Duration::from_secs(30), || {
+        a.events().iter().any(|e| matches!(e, Ev::Fatal(..)))
+    })
+    .await;
+    let bad = a.lost_or_fatal();
+    assert!(bad[0].contains("lost"), "{bad:?}");
+    assert!(bad[1].contains("FENCED_INSTANCE_ID"), "{bad:?}");
+    assert!(a.member.assignment().is_empty());
+    let e = a
+        .member
+        .commit(vec![OffsetAndMetadata {
+            tp: TopicPartition::new(topic.as_str(), 0),
+            offset: 1,
+            leader_epoch: -1,
+            metadata: None,
+        }])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "FENCED_INSTANCE_ID");
+    a.member.close(Duration::from_secs(5)).await.unwrap();
+    wait_stable(&[&a2], 2, &[2]).await;
+    a2.member.close(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_without_a_common_assignor_fails_fatally() {
+    let (topic, group) = topic_config("grp-proto");
+    create(&topic, 2).await;
+    let a = App::start(config(&group, &[Assignor::Range]));
+    a.member.subscribe(vec![topic.clone()]);
+    wait_stable(&[&a], 2, &[2]).await;
+    let seen = a.events().len();
+    let b = App::start(config(&group, &[Assignor::RoundRobin]));
+    b.member.subscribe(vec![topic.clone()]);
+    wait_until("the member fails", Duration::from_secs(30), || {
+        !b.lost_or_fatal().is_empty()
+    })
+    .await;
+    assert!(
+        b.lost_or_fatal()[0].contains("INCONSISTENT_GROUP_PROTOCOL"),
+        "{:?}",
+        b.events()
+    );
+    assert_eq!(b.member.last_error(), None);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(a.events().len(), seen, "the group was disturbed: {:?}", a.events());
+    b.member.close(Duration::from_secs(5)).await.unwrap();
+    a.member.close(Duration::from_secs(10)).await.unwrap();
+}
+
+/// CreatePartitions, which the admin client does not offer yet.
+async fn add_partitions(topic: &str, count: i32) {
+    use nkafka_client::protocol::kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    use nkafka_client::protocol::kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, TopicName};
+    use nkafka_client::protocol::kafka_protocol::protocol::StrBytes;
+    let cluster = Cluster::new(common::client_config(), 16);
+    let conn = cluster
+        .any_connection(Instant::now() + Duration::from_secs(30))
+        .await
+        .unwrap();
+    let version = conn
+        .versions()
+        .pick_for::<CreatePartitionsRequest>(ApiKey::CreatePartitions)
+        .unwrap();
+    let req = CreatePartitionsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![CreatePartitionsTopic::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_count(count)
+            .with_assignments(None)]);
+    let resp = conn
+        .call(ApiKey::CreatePartitions, &req, version, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(resp.results[0].error_code, 0, "{:?}", resp.results[0].error_message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_rejoins_when_partitions_are_added_or_a_topic_appears() {
+    let (topic, group) = topic_config("grp-grow");
+    let later = common::unique_topic("grp-later");
+    create(&topic, 2).await;
+    let mut client = common::client_config();
+    client.metadata_max_age = Duration::from_secs(1);
+    let a = App::start_with(config(&group, &[Assignor::Range]), client);
+    a.member.subscribe(vec![topic.clone(), later.clone()]);
+    wait_stable(&[&a], 2, &[2]).await;
+    let generation = a.member.metadata().generation_id;
+    add_partitions(&topic, 4).await;
+    wait_stable(&[&a], 4, &[4]).await;
+    assert!(a.member.metadata().generation_id > generation);
+    create(&later, 2).await;
+    wait_until("the new topic is assigned", Duration::from_secs(30), || {
+        a.member.assignment().len() == 6
+    })
+    .await;
+    assert!(a.lost_or_fatal().is_empty(), "{:?}", a.events());
+    a.member.close(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_member_without_close_still_leaves_the_group() {
+    let (topic, group) = topic_config("grp-drop");
+    create(&topic, 4).await;
+    let a = App::start(config(&group, &[Assignor::Range]));
+    let b = App::start(config(&group, &[Assignor::Range]));
+    a.member.subscribe(vec![topic.clone()]);
+    b.member.subscribe(vec![topic.clone()]);
+    wait_stable(&[&a, &b], 4, &[2, 2]).await;
+    let t = Instant::now();
+    drop(b);
+    wait_stable(&[&a], 4, &[4]).await;
+    assert!(
+        t.elapsed() < Duration::from_secs(9),
+        "waited for the session timeout: {:?}",
+        t.elapsed()
+    );
     a.member.close(Duration::from_secs(10)).await.unwrap();
 }

@@ -421,7 +421,28 @@ fn sticky(members: &[&MemberSubscription], topics: &TopicsView) -> GroupAssignme
     }
 
     // 3. Balance. Each move lowers the sum of squared counts, so this ends; the bound is a
-    // guard only.
+    // guard only. Per-member topic counts keep each round O(members x topics).
+    let mut topic_counts: Vec<BTreeMap<Arc<str>, usize>> = assigned
+        .iter()
+        .map(|set| {
+            let mut m: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+            for tp in set {
+                *m.entry(tp.topic.clone()).or_default() += 1;
+            }
+            m
+        })
+        .collect();
+    let last_of = |set: &BTreeSet<TopicPartition>, topic: &Arc<str>| {
+        let lo = TopicPartition {
+            topic: topic.clone(),
+            partition: i32::MIN,
+        };
+        let hi = TopicPartition {
+            topic: topic.clone(),
+            partition: i32::MAX,
+        };
+        set.range(lo..=hi).next_back().cloned()
+    };
     let guard = all.len().saturating_mul(n + 1) + 1;
     for _ in 0..guard {
         let min_count = assigned.iter().map(BTreeSet::len).min().unwrap_or(0);
@@ -433,38 +454,37 @@ fn sticky(members: &[&MemberSubscription], topics: &TopicsView) -> GroupAssignme
             if ca < min_count + 2 {
                 break;
             }
-            let mut best: Option<(usize, usize, Arc<str>)> = None; // (count of b, b, topic)
-            let mut last_topic: Option<&Arc<str>> = None;
-            for tp in &assigned[a] {
-                if last_topic.is_some_and(|t| *t == tp.topic) {
-                    continue;
-                }
-                last_topic = Some(&tp.topic);
-                let Some(cands) = eligible.get(&*tp.topic) else {
+            let mut best: Option<(usize, usize, &Arc<str>)> = None; // (count of b, b, topic)
+            for topic in topic_counts[a].keys() {
+                let Some(cands) = eligible.get(&**topic) else {
                     continue;
                 };
                 for &b in cands {
                     let cb = assigned[b].len();
-                    if b != a && cb + 2 <= ca && best.as_ref().is_none_or(|x| (cb, b) < (x.0, x.1)) {
-                        best = Some((cb, b, tp.topic.clone()));
+                    if b != a && cb + 2 <= ca && best.is_none_or(|x| (cb, b) < (x.0, x.1)) {
+                        best = Some((cb, b, topic));
                     }
                 }
             }
             if let Some((_, b, topic)) = best {
-                chosen = Some((a, topic, b));
+                chosen = Some((a, topic.clone(), b));
                 break;
             }
         }
         let Some((a, topic, b)) = chosen else { break };
-        let pick = fresh[a]
-            .iter()
-            .rev()
-            .find(|tp| tp.topic == topic)
-            .or_else(|| assigned[a].iter().rev().find(|tp| tp.topic == topic))
-            .cloned();
-        let Some(tp) = pick else { break };
+        // Prefer a partition `a` did not own before this assignment.
+        let Some(tp) = last_of(&fresh[a], &topic).or_else(|| last_of(&assigned[a], &topic)) else {
+            break;
+        };
         assigned[a].remove(&tp);
         fresh[a].remove(&tp);
+        if let Some(c) = topic_counts[a].get_mut(&topic) {
+            *c -= 1;
+            if *c == 0 {
+                topic_counts[a].remove(&topic);
+            }
+        }
+        *topic_counts[b].entry(topic).or_default() += 1;
         assigned[b].insert(tp.clone());
         fresh[b].insert(tp);
     }
@@ -945,6 +965,76 @@ mod tests {
                 check_valid(&ms, &view, &a);
             }
         }
+    }
+
+    /// With equal subscriptions, exactly the unavoidable partitions move: a member keeps
+    /// min(owned, its quota), where the members owning most get the r = P mod N larger
+    /// quotas.
+    #[test]
+    fn sticky_equal_subscriptions_move_the_minimum() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..300 {
+            let nparts = 1 + rnd(20) as i32;
+            let view = topics(&[("t", nparts), ("u", 1 + rnd(5) as i32)]);
+            let all: Vec<TopicPartition> = view
+                .iter()
+                .flat_map(|(t, ps)| ps.iter().map(move |p| tp(t, p.id)))
+                .collect();
+            let n = 1 + rnd(6) as usize;
+            let mut owned: Vec<Vec<TopicPartition>> = vec![Vec::new(); n];
+            for p in &all {
+                let who = rnd(n as u64 + 1) as usize; // n = unowned
+                if who < n {
+                    owned[who].push(p.clone());
+                }
+            }
+            let ms: Vec<MemberSubscription> = (0..n)
+                .map(|i| owning(member(&format!("m{i}"), &["t", "u"]), 3, &owned[i]))
+                .collect();
+            let a = sticky_raw(&ms, &view);
+            check_valid(&ms, &view, &a);
+            check_full(&ms, &view, &a);
+            check_balanced(&ms, &a);
+            let (q, r) = (all.len() / n, all.len() % n);
+            let mut counts: Vec<usize> = owned.iter().map(Vec::len).collect();
+            counts.sort_unstable_by(|x, y| y.cmp(x));
+            let min_moves: usize = counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.saturating_sub(if i < r { q + 1 } else { q }))
+                .sum();
+            let moved: usize = ms
+                .iter()
+                .map(|m| {
+                    m.subscription
+                        .owned_partitions
+                        .iter()
+                        .filter(|tp| !a[&m.member_id].contains(tp))
+                        .count()
+                })
+                .sum();
+            assert_eq!(moved, min_moves, "owned {owned:?} -> {a:?}");
+        }
+    }
+
+    #[test]
+    fn sticky_handles_large_groups() {
+        // 10,000 partitions all owned by one member, 99 members joining.
+        let view = topics(&[("big", 10_000)]);
+        let all: Vec<TopicPartition> = (0..10_000).map(|p| tp("big", p)).collect();
+        let mut ms = vec![owning(member("m000", &["big"]), 1, &all)];
+        ms.extend((1..100).map(|i| member(&format!("m{i:03}"), &["big"])));
+        let t = std::time::Instant::now();
+        let a = sticky_raw(&ms, &view);
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        assert!(a.values().all(|v| v.len() == 100));
+        check_valid(&ms, &view, &a);
     }
 
     #[test]

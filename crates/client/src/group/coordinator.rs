@@ -129,7 +129,7 @@ impl Coordinator {
                 self.jitter.fetch_add(1, Ordering::Relaxed),
             );
             attempt = attempt.saturating_add(1);
-            if Instant::now() + wait >= deadline {
+            if Instant::now().checked_add(wait).is_none_or(|t| t >= deadline) {
                 return Err(err);
             }
             tokio::time::sleep(wait).await;

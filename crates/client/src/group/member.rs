@@ -34,7 +34,7 @@ use tokio::time::Instant;
 
 use super::assignor::{self, MemberSubscription, PartitionInfo, TopicsView};
 use super::wire::{self, Subscription};
-use super::{Assignor, CloseRequest, GroupEvent, Phase, Shared};
+use super::{after, Assignor, CloseRequest, GroupEvent, Phase, Shared};
 use crate::cluster::{Metadata, Purpose};
 use crate::error::{Error, Kind, Result};
 use crate::types::TopicPartition;
@@ -381,7 +381,7 @@ impl Task {
     /// Waits for a `Revoked` acknowledgement, heartbeating meanwhile, until
     /// `rebalance_timeout` (or the close deadline) passes.
     async fn wait_ack(&mut self, mut rx: oneshot::Receiver<()>) {
-        let mut deadline = Instant::now() + self.sh.cfg.rebalance_timeout;
+        let mut deadline = after(self.sh.cfg.rebalance_timeout);
         let close = *self.close_rx.borrow();
         if let Some(c) = close {
             deadline = deadline.min(c.deadline);
@@ -429,11 +429,12 @@ impl Task {
     // ---- rebalance ----
 
     async fn rebalance(&mut self, topics: &[String]) -> Flow {
-        // Prepare (Java's onJoinPrepare).
+        // Prepare (Java's onJoinPrepare). Still a member unless membership was reset: a
+        // cooperative member whose SyncGroup met a new rebalance keeps its partitions.
         let (valid, owned) = {
             let st = self.sh.state.lock();
             (
-                st.generation >= 0 && !st.member_id.is_empty() && st.phase == Phase::Stable,
+                st.generation >= 0 && !st.member_id.is_empty() && st.phase != Phase::Idle,
                 st.owned.clone(),
             )
         };
@@ -452,6 +453,9 @@ impl Task {
         }
         if let Some(f) = self.take_flow_signal() {
             return f;
+        }
+        if self.close_rx.borrow().is_some() {
+            return Flow::Close;
         }
         // The signal (if any) was a rejoin request, which this join satisfies.
         self.signal = None;
@@ -526,12 +530,11 @@ impl Task {
         let sh = self.sh.clone();
         // MEMBER_ID_REQUIRED and UNKNOWN_MEMBER_ID are answered by joining again at once.
         for _ in 0..4 {
-            let deadline = Instant::now() + sh.cluster.config().request_timeout;
-            let (node, conn) = sh
-                .coordinator
-                .connection(Purpose::Group, deadline)
-                .await
-                .map_err(Flow::Backoff)?;
+            let deadline = after(sh.cluster.config().request_timeout);
+            let (node, conn) = tokio::select! {
+                c = sh.coordinator.connection(Purpose::Group, deadline) => c.map_err(Flow::Backoff)?,
+                _ = close_requested(&mut self.close_rx) => return Err(Flow::Close),
+            };
             let version = conn
                 .versions()
                 .pick_for::<JoinGroupRequest>(ApiKey::JoinGroup)
@@ -685,13 +688,17 @@ impl Task {
             .collect();
         let cluster = self.sh.cluster.clone();
         let timeout = cluster.config().request_timeout;
-        let meta = match tokio::time::timeout(timeout, cluster.refresh(Some(&all_topics), false)).await {
+        let refreshed = tokio::select! {
+            r = tokio::time::timeout(timeout, cluster.refresh(Some(&all_topics), false)) => r,
+            _ = close_requested(&mut self.close_rx) => return Err(Flow::Close),
+        };
+        let meta = match refreshed {
             Ok(Ok(m)) => m,
             // Assign from what is cached; the periodic check rejoins once it is known.
             _ => cluster.metadata(),
         };
         self.leader_snapshot = Some(partition_counts(&meta, &all_topics));
-        self.next_metadata_check = Instant::now() + cluster.config().metadata_max_age;
+        self.next_metadata_check = after(cluster.config().metadata_max_age);
         if j.skip_assignment {
             // KIP-814: a static leader rejoined; the coordinator keeps the assignment.
             return Ok(Vec::new());
@@ -714,12 +721,11 @@ impl Task {
         assignments: Vec<SyncGroupRequestAssignment>,
     ) -> Result<Vec<TopicPartition>, Flow> {
         let sh = self.sh.clone();
-        let deadline = Instant::now() + sh.cluster.config().request_timeout;
-        let (node, conn) = sh
-            .coordinator
-            .connection(Purpose::Group, deadline)
-            .await
-            .map_err(Flow::Backoff)?;
+        let deadline = after(sh.cluster.config().request_timeout);
+        let (node, conn) = tokio::select! {
+            c = sh.coordinator.connection(Purpose::Group, deadline) => c.map_err(Flow::Backoff)?,
+            _ = close_requested(&mut self.close_rx) => return Err(Flow::Close),
+        };
         let version = conn
             .versions()
             .pick_for::<SyncGroupRequest>(ApiKey::SyncGroup)
@@ -884,7 +890,7 @@ impl Task {
                     self.next_hb = Instant::now();
                 }
                 _ = tokio::time::sleep_until(self.next_metadata_check), if leader => {
-                    self.next_metadata_check = Instant::now() + self.sh.cluster.config().metadata_max_age;
+                    self.next_metadata_check = after(self.sh.cluster.config().metadata_max_age);
                     let topics: Vec<String> = self
                         .leader_snapshot
                         .as_ref()
@@ -941,10 +947,7 @@ impl Task {
         self.signal = None;
         let member_id = self.sh.state.lock().member_id.clone();
         if !member_id.is_empty() && self.sh.cfg.group_instance_id.is_none() {
-            let deadline = close.map_or_else(
-                || Instant::now() + self.sh.cluster.config().request_timeout,
-                |c| c.deadline,
-            );
+            let deadline = close.map_or_else(|| after(self.sh.cluster.config().request_timeout), |c| c.deadline);
             let _ = leave_group(&self.sh, &member_id, reason, deadline).await;
         }
         {
@@ -964,7 +967,7 @@ async fn heartbeat(sh: &Shared) -> Hb {
         (st.member_id.clone(), st.generation)
     };
     let budget = sh.cluster.config().request_timeout.min(sh.cfg.session_timeout);
-    let deadline = Instant::now() + budget;
+    let deadline = after(budget);
     let (node, conn) = match sh.coordinator.connection(Purpose::Group, deadline).await {
         Ok(c) => c,
         Err(e) => return Hb::Failed(e),

@@ -244,6 +244,14 @@ pub struct GroupMetadata {
     pub group_instance_id: Option<String>,
 }
 
+/// `now + d`, saturating far in the future instead of panicking on overflow (timeouts
+/// come from configuration and callers).
+pub(crate) fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(10 * 365 * 24 * 3600))
+}
+
 /// Where the member is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -327,7 +335,7 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         // Dropped without close(): stop the task; a dynamic member still leaves.
-        let deadline = Instant::now() + self.shared.cluster.config().request_timeout;
+        let deadline = after(self.shared.cluster.config().request_timeout);
         self.shared.close.send_if_modified(|c| {
             if c.is_none() {
                 *c = Some(CloseRequest { deadline, quiet: true });
@@ -473,7 +481,7 @@ impl GroupMember {
     /// the session timeout keeps the assignment), as in Java. Errors only when the task
     /// did not finish within `timeout`.
     pub async fn close(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
+        let deadline = after(timeout);
         self.inner.shared.close.send_if_modified(|c| {
             if c.is_none() {
                 *c = Some(CloseRequest { deadline, quiet: false });
@@ -483,7 +491,11 @@ impl GroupMember {
             }
         });
         let mut done = self.inner.done.clone();
-        let finished = tokio::time::timeout_at(deadline + Duration::from_millis(50), done.wait_for(|d| *d)).await;
+        let finished = tokio::time::timeout_at(
+            deadline.checked_add(Duration::from_millis(50)).unwrap_or(deadline),
+            done.wait_for(|d| *d),
+        )
+        .await;
         if finished.is_ok() {
             return Ok(());
         }

@@ -17,7 +17,7 @@ use kafka_protocol::protocol::StrBytes;
 use nkafka_protocol::error::ErrorCode;
 use tokio::time::Instant;
 
-use super::Shared;
+use super::{after, Shared};
 use crate::cluster::Purpose;
 use crate::error::{Error, Kind, Result};
 use crate::types::{OffsetAndMetadata, TopicPartition};
@@ -41,7 +41,7 @@ fn is_generation_error(c: ErrorCode) -> bool {
 async fn backoff_or(sh: &Shared, attempt: &mut u32, deadline: Instant, err: Error) -> Result<()> {
     let wait = sh.backoff(*attempt);
     *attempt = attempt.saturating_add(1);
-    if Instant::now() + wait >= deadline {
+    if after(wait) >= deadline {
         return Err(err);
     }
     tokio::time::sleep(wait).await;
@@ -70,7 +70,7 @@ pub(super) async fn commit(sh: &Arc<Shared>, offsets: Vec<OffsetAndMetadata>) ->
         return Ok(());
     }
     let cfg = &sh.cfg;
-    let deadline = Instant::now() + sh.cluster.config().request_timeout;
+    let deadline = after(sh.cluster.config().request_timeout);
     let mut attempt = 0u32;
     loop {
         let (generation, member_id) = sh.commit_identity()?;
@@ -226,7 +226,7 @@ pub(super) async fn committed(sh: &Arc<Shared>, partitions: Vec<TopicPartition>)
         v.dedup();
     }
     let group_id = sh.cfg.group_id.clone();
-    let deadline = Instant::now() + sh.cluster.config().request_timeout;
+    let deadline = after(sh.cluster.config().request_timeout);
     let mut attempt = 0u32;
     loop {
         let (node, conn) = match sh.coordinator.connection(Purpose::Control, deadline).await {

@@ -556,6 +556,50 @@ mod tests {
     }
 
     #[test]
+    fn start_needs_a_runtime_and_a_valid_config() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<GroupMember>();
+        fn send<T: Send>() {}
+        send::<GroupEvent>();
+
+        let servers = crate::config::parse_bootstrap(&["localhost:9".to_string()]).unwrap();
+        let cluster = Cluster::new(crate::config::ClientConfig::new(servers), 16);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let e = GroupMember::start(cluster.clone(), GroupConfig::new("g"), tx.clone()).unwrap_err();
+        assert_eq!(e.code(), "INTERNAL");
+        let e = GroupMember::start(cluster, GroupConfig::new(""), tx).unwrap_err();
+        assert_eq!(e.code(), "INVALID_CONFIG");
+    }
+
+    #[tokio::test]
+    async fn an_idle_member_closes_at_once_and_normalizes_subscriptions() {
+        let servers = crate::config::parse_bootstrap(&["localhost:9".to_string()]).unwrap();
+        let cluster = Cluster::new(crate::config::ClientConfig::new(servers), 16);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let m = GroupMember::start(cluster, GroupConfig::new("g"), tx).unwrap();
+        assert_eq!(m.metadata().generation_id, -1);
+        assert!(m.assignment().is_empty());
+        // Without group management a commit would be a plain one; nothing is subscribed.
+        m.subscribe(vec!["b".into(), "a".into(), "b".into(), String::new()]);
+        assert_eq!(
+            *m.inner.shared.subscription.borrow(),
+            vec!["a".to_string(), "b".to_string()]
+        );
+        m.subscribe(vec![]);
+        m.close(Duration::from_secs(5)).await.unwrap();
+        let e = m
+            .commit(vec![OffsetAndMetadata {
+                tp: TopicPartition::new("a", 0),
+                offset: 1,
+                leader_epoch: -1,
+                metadata: None,
+            }])
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "CLIENT_CLOSED");
+    }
+
+    #[test]
     fn assignor_names() {
         for a in [Assignor::Range, Assignor::RoundRobin, Assignor::CooperativeSticky] {
             assert_eq!(Assignor::from_name(a.name()), Some(a));

@@ -36,7 +36,7 @@ pub struct Subscription {
     pub user_data: Option<Bytes>,
     /// Partitions the member owns now (v1+, KIP-429); empty for eager members.
     pub owned_partitions: Vec<TopicPartition>,
-    /// Generation the owned partitions belong to (v2+), -1 when unknown.
+    /// Generation the owned partitions belong to (v2+, KIP-792), -1 when unknown.
     pub generation_id: i32,
     /// The member's `client.rack` (v3+, KIP-881).
     pub rack_id: Option<String>,

@@ -9,14 +9,19 @@
 //!   are one stream.
 //! - **snappy**: snappy-java's *xerial* framing, not Google's snappy framing format:
 //!   `82 'SNAPPY' 00`, then version and compatible version as big-endian i32 (both 1), then
-//!   chunks of `i32 length` + one raw snappy block of at most 32 KiB of input. A reader
-//!   also meets a second header where a chunk length should be (concatenated streams,
-//!   as snappy-java accepts) and data without the magic at all: a single raw snappy block,
-//!   which some non-Java clients write and snappy-java falls back to.
+//!   chunks of `i32 length` + one raw snappy block of at most 32 KiB of input. Read like
+//!   snappy-java's `SnappyInputStream`: a second header where a chunk length should be
+//!   starts a concatenated stream, and data without the magic is one raw snappy block
+//!   (some non-Java clients write that).
 //! - **lz4**: the standard LZ4 frame format (magic `04 22 4d 18`), independent 64 KiB
-//!   blocks, no checksums, header checksum correct. Kafka's famous header-checksum bug
-//!   concerns message format v0 only; for v2 Java writes and checks the standard value.
-//! - **zstd**: standard zstd frames (Java: zstd-jni's streaming encoder, level 3).
+//!   blocks, no checksums, correct header checksum; an incompressible block is stored
+//!   raw. Kafka's header-checksum bug concerns message format v0 only: for v2 Java writes
+//!   and checks the standard value. The reader is more liberal than Java's (which refuses
+//!   linked blocks): linked blocks, block and content checksums (verified), content size,
+//!   concatenated and skippable frames are all read. Dictionary ids are refused.
+//! - **zstd**: standard zstd frames (Java: zstd-jni's streaming encoder, level 3, no
+//!   checksum, no content size). We write one-shot frames, which carry the content size,
+//!   so readers can size their buffer exactly; any frame sequence is read.
 //!
 //! Decompression is hostile-input safe: every decoder writes into the caller's buffer
 //! through one bounded sink, so a batch can never expand beyond `max_output` bytes (a
@@ -119,10 +124,7 @@ pub fn compress(
             Ok(())
         }
         Compression::Gzip => gzip::compress(level.unwrap_or(-1), records, out),
-        Compression::Snappy => {
-            xerial::compress(records, out);
-            Ok(())
-        }
+        Compression::Snappy => xerial::compress(records, out),
         Compression::Lz4 => lz4::compress(records, out),
         Compression::Zstd => zstd_codec::compress(level.unwrap_or(zstd::DEFAULT_COMPRESSION_LEVEL), records, out),
     };
@@ -144,21 +146,9 @@ pub fn compress(
 /// This does not check the batch CRC: call [`Batch::verify_crc`] first when wanted.
 pub fn decompress(codec: Compression, data: &[u8], max_output: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
     let start = out.len();
-    let mut sink = Sink::new(out, codec, max_output);
-    let result = if data.is_empty() && codec != Compression::None {
-        Err(sink.corrupt("empty input"))
-    } else {
-        match codec {
-            Compression::None => sink.ensure_room(data.len()).map(|()| sink.push(data)),
-            Compression::Gzip => gzip::decompress(data, &mut sink),
-            Compression::Snappy => xerial::decompress(data, &mut sink),
-            Compression::Lz4 => lz4::decompress(data, &mut sink),
-            Compression::Zstd => zstd_codec::decompress(data, &mut sink),
-        }
-    };
-    match result {
-        Ok(()) => {
-            sink.finish();
+    match decompress_at(codec, data, max_output, out, start) {
+        Ok(end) => {
+            out.truncate(end);
             Ok(())
         }
         Err(e) => {
@@ -166,6 +156,34 @@ pub fn decompress(codec: Compression, data: &[u8], max_output: usize, out: &mut 
             Err(e)
         }
     }
+}
+
+/// Decompresses into `out` from index `start` on, treating `out[start..]` as already
+/// initialised space to overwrite; returns where the output ends. `out.len()` is then
+/// the end of the initialised space, which [`batch_records`] keeps to avoid zeroing the
+/// same scratch memory for every batch.
+fn decompress_at(
+    codec: Compression,
+    data: &[u8],
+    max_output: usize,
+    out: &mut Vec<u8>,
+    start: usize,
+) -> Result<usize, DecodeError> {
+    let mut sink = Sink::new(out, start, codec, max_output);
+    if data.is_empty() && codec != Compression::None {
+        return Err(sink.corrupt("empty input"));
+    }
+    match codec {
+        Compression::None => {
+            sink.ensure_room(data.len())?;
+            sink.push(data);
+        }
+        Compression::Gzip => gzip::decompress(data, &mut sink)?,
+        Compression::Snappy => xerial::decompress(data, &mut sink)?,
+        Compression::Lz4 => lz4::decompress(data, &mut sink)?,
+        Compression::Zstd => zstd_codec::decompress(data, &mut sink)?,
+    }
+    Ok(sink.filled)
 }
 
 /// Turns a sealed uncompressed batch (`SealedBatch::bytes` from `BatchBuilder::finish`)
@@ -211,8 +229,10 @@ pub fn compress_batch(
 /// [`Records::new`](crate::record_batch::Records::new)`(section, batch.header.record_count)`.
 ///
 /// An uncompressed batch's section is returned in place (no copy, no bound: it is
-/// already in memory). A compressed one is decompressed into `scratch` (cleared first, so
-/// one buffer serves a whole fetch) under the `max_output` bound, see [`decompress`]. As
+/// already in memory). A compressed one is decompressed into `scratch` under the
+/// `max_output` bound, see [`decompress`]. `scratch` is working memory, meant to be reused
+/// for every batch of a fetch: what it holds before and after the call is unspecified
+/// (its length stays at the high-water mark, so reused memory is not zeroed again). As
 /// in the Java client, a batch whose record count is zero is not decompressed at all
 /// (compaction can leave such batches). The CRC is not checked here.
 pub fn batch_records<'r>(
@@ -227,15 +247,15 @@ pub fn batch_records<'r>(
     if batch.header.record_count <= 0 {
         return Ok(&[]);
     }
-    scratch.clear();
-    decompress(codec, batch.records_section(), max_output, scratch)?;
-    Ok(scratch.as_slice())
+    let end = decompress_at(codec, batch.records_section(), max_output, scratch, 0)?;
+    Ok(&scratch[..end])
 }
 
-/// Where every decoder writes: `out` after its original length, never more than
-/// `max_output` bytes. Bytes handed out by [`Sink::spare`] are zero-initialised once and
-/// reused; capacity grows geometrically but never past the bound (plus one byte, which
-/// is how an overflow is detected), so a lying size header cannot make us allocate.
+/// Where every decoder writes: `out` from `start` on, never more than `max_output` bytes.
+/// `out[..out.len()]` is initialised memory that [`Sink::spare`] hands out again before
+/// growing (zero-filled) into the capacity; capacity grows geometrically but never past
+/// the bound (plus one byte, which is how an overflow is detected), so a lying size
+/// header cannot make us allocate.
 struct Sink<'a> {
     out: &'a mut Vec<u8>,
     codec: Compression,
@@ -245,8 +265,7 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    fn new(out: &'a mut Vec<u8>, codec: Compression, max_output: usize) -> Self {
-        let start = out.len();
+    fn new(out: &'a mut Vec<u8>, start: usize, codec: Compression, max_output: usize) -> Self {
         Sink {
             out,
             codec,
@@ -359,11 +378,6 @@ impl<'a> Sink<'a> {
     fn since(&self, from: usize) -> &[u8] {
         &self.out[from..self.filled]
     }
-
-    /// Drops the unused spare bytes.
-    fn finish(self) {
-        self.out.truncate(self.filled);
-    }
 }
 
 /// Fixed-width little-endian u32 at `at`, when there are 4 bytes.
@@ -421,18 +435,24 @@ mod xerial {
     /// `SnappyOutputStream`'s default block size, which Kafka uses.
     const BLOCK: usize = 32 * 1024;
 
-    pub(super) fn compress(records: &[u8], out: &mut Vec<u8>) {
+    pub(super) fn compress(records: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
         out.extend_from_slice(&HEADER);
         let mut encoder = snap::raw::Encoder::new();
         for chunk in records.chunks(BLOCK) {
             let at = out.len();
             out.resize(at + 4 + snap::raw::max_compress_len(chunk.len()), 0);
-            // Cannot fail: the chunk is far below snappy's 4 GiB limit and the output
-            // has max_compress_len bytes.
-            let n = encoder.compress(chunk, &mut out[at + 4..]).unwrap_or(0);
+            // Does not fail in practice: a chunk is far below snappy's 4 GiB limit and the
+            // output has max_compress_len bytes.
+            let n = encoder
+                .compress(chunk, &mut out[at + 4..])
+                .map_err(|e| CompressError::Failed {
+                    codec: Compression::Snappy,
+                    message: e.to_string(),
+                })?;
             out[at..at + 4].copy_from_slice(&(n as u32).to_be_bytes());
             out.truncate(at + 4 + n);
         }
+        Ok(())
     }
 
     pub(super) fn decompress(data: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError> {
@@ -625,8 +645,11 @@ mod lz4 {
                 sink.push(data);
                 continue;
             }
-            // Room for one more byte than allowed: a block that needs it is too large.
-            let bound = block_max.min(sink.room().saturating_add(1));
+            // A valid block yields at most block_max bytes, and at most 255 per input
+            // byte (one match-length byte adds at most 255). Within that, room for one
+            // byte more than allowed: a block that needs it is too large.
+            let natural = block_max.min(len.saturating_mul(255));
+            let bound = natural.min(sink.room().saturating_add(1));
             let result = if independent {
                 block::decompress_into(data, sink.spare(bound))
             } else {
@@ -635,7 +658,7 @@ mod lz4 {
             };
             match result {
                 Ok(n) => sink.advance(n)?,
-                Err(DecompressError::OutputTooSmall { .. }) if bound < block_max => return Err(sink.too_large()),
+                Err(DecompressError::OutputTooSmall { .. }) if bound < natural => return Err(sink.too_large()),
                 Err(e) => return Err(sink.corrupt(e.to_string())),
             }
         }

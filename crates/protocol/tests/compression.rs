@@ -285,6 +285,26 @@ fn compressed_batch_round_trips_for_each_codec() {
     }
 }
 
+/// One scratch buffer for a whole fetch: big and small batches of every codec, in turn.
+#[test]
+fn scratch_is_reused_across_batches() {
+    let mut fetch = Vec::new();
+    let mut inputs = Vec::new();
+    for (i, n) in [800, 1, 50, 3000, 2, 400, 1, 1200].into_iter().enumerate() {
+        let records = realistic_records(n, i as u64 + 100);
+        let codec = CODECS[i % 4];
+        fetch.extend_from_slice(&compressed_batch(&records, codec, None));
+        inputs.push(records);
+    }
+    let mut scratch = vec![0xEE; 10];
+    for (batch, records) in Batches::new(&fetch).zip(&inputs) {
+        let batch = batch.unwrap();
+        batch.verify_crc().unwrap();
+        let section = batch_records(&batch, BIG, &mut scratch).unwrap();
+        assert_eq!(section, &sealed(records)[HEADER_LEN..]);
+    }
+}
+
 #[test]
 fn producer_fields_and_transactional_bit_survive_compression() {
     let records = realistic_records(3, 1);
@@ -483,24 +503,20 @@ fn corrupt_data_never_panics() {
 /// buffer never grows to the inflated size.
 #[test]
 fn output_bound_is_enforced() {
-    let bomb = vec![0u8; 8 << 20];
+    let bomb = vec![0u8; 4 << 20];
     for codec in CODECS {
         let mut compressed = Vec::new();
         compress(codec, None, &bomb, &mut compressed).unwrap();
         assert!(compressed.len() < 1 << 20, "{codec:?}: {}", compressed.len());
 
         let mut out = Vec::new();
-        let limit = 1 << 20;
+        let limit = 256 << 10;
         assert_eq!(
             decompress(codec, &compressed, limit, &mut out),
             Err(DecodeError::DecompressedTooLarge { codec, limit })
         );
         assert!(out.is_empty());
-        assert!(
-            out.capacity() <= 2 * limit + (4 << 20),
-            "{codec:?}: capacity {}",
-            out.capacity()
-        );
+        assert!(out.capacity() <= limit + 1, "{codec:?}: capacity {}", out.capacity());
 
         // Exactly at the bound is fine, one byte less is not.
         out.clear();
@@ -678,7 +694,7 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_round_trip(data in proptest::collection::vec(any::<u8>(), 0..70_000), repeat in 1usize..4) {
+    fn random_bytes_round_trip(data in proptest::collection::vec(any::<u8>(), 0..40_000), repeat in 1usize..4) {
         // Repetition makes some inputs compressible, some blocks stay incompressible.
         let data: Vec<u8> = data.iter().copied().cycle().take(data.len() * repeat).collect();
         for codec in CODECS {
@@ -723,6 +739,9 @@ fn timing_256k_section() {
     let plain = sealed(&records);
     let section = &plain[HEADER_LEN..HEADER_LEN + (256 << 10).min(plain.len() - HEADER_LEN)];
     println!("section: {} bytes", section.len());
+    if let Ok(path) = std::env::var("NKAFKA_DUMP_SECTION") {
+        std::fs::write(path, section).unwrap();
+    }
     for codec in CODECS {
         let mut compressed = Vec::new();
         compress(codec, None, section, &mut compressed).unwrap();
@@ -752,9 +771,13 @@ fn timing_256k_section() {
             d * 1e6
         );
     }
-    // Per-batch fixed cost: one small record.
+    // Per-batch fixed cost: one small record; decoding as a consumer does, through
+    // batch_records with one scratch buffer.
     let one = sealed(&records[..1]);
     for codec in CODECS {
+        let batch_bytes = compressed_batch(&records[..1], codec, None);
+        let batch = Batches::new(&batch_bytes).next().unwrap().unwrap();
+        let mut scratch = Vec::new();
         let rounds = 2000;
         let mut compressed = Vec::new();
         let t = Instant::now();
@@ -763,11 +786,9 @@ fn timing_256k_section() {
             compress(codec, None, &one[HEADER_LEN..], &mut compressed).unwrap();
         }
         let c = t.elapsed().as_secs_f64() / rounds as f64;
-        let mut out = Vec::new();
         let t = Instant::now();
         for _ in 0..rounds {
-            out.clear();
-            decompress(codec, &compressed, 1 << 20, &mut out).unwrap();
+            batch_records(&batch, 1 << 20, &mut scratch).unwrap();
         }
         let d = t.elapsed().as_secs_f64() / rounds as f64;
         println!(

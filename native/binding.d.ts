@@ -21,6 +21,43 @@ export declare class BindingAdmin {
   close(): void
 }
 
+/** The native half of `Consumer`. */
+export declare class BindingConsumer {
+  constructor(config: BindingConsumerConfig)
+  /** Replaces the assignment (manual mode). */
+  assign(partitions: Array<BindingAssignment>): void
+  /** The assigned partitions. */
+  assignment(): Array<BindingAssignment>
+  /** Takes up to `max_records` records; never waits. */
+  poll(maxRecords: number): BindingPoll
+  /**
+   * The index and bytes of the last poll in one JS-owned ArrayBuffer (see the module
+   * doc for the layout).
+   */
+  takePollBuffer(): ArrayBuffer
+  /** Resolves true when records or events are ready, false after the timeout. */
+  waitForData(timeoutMs: number): Promise<boolean>
+  seek(topic: string, partition: number, offset: number): void
+  pause(topic: string, partition: number): void
+  resume(topic: string, partition: number): void
+  /** Next offset poll returns for a partition; -1 while unknown. */
+  position(topic: string, partition: number): number
+  /** Joins the group for these topics. */
+  subscribe(topics: Array<string>): void
+  /** The app handled a 'revoked' event. */
+  revokeDone(id: number): void
+  /** Commits offsets (or, with none given, what poll handed out). */
+  commit(offsets?: Array<BindingOffset> | undefined | null): Promise<BindingError | null>
+  /** The group's committed offsets for these partitions (offset -1 when none). */
+  committed(partitions: Array<BindingTopicPartition>): Promise<BindingCommitted>
+  /** Member id and generation, when in a group. */
+  groupMetadata(): BindingGroupMetadata | null
+  /** Topic names in the cluster (for pattern subscriptions). */
+  listTopics(): Promise<BindingTopics>
+  /** Stops fetching and closes connections. */
+  close(): Promise<BindingError | null>
+}
+
 /** The native half of `Producer`. */
 export declare class BindingProducer {
   /**
@@ -69,6 +106,14 @@ export declare class BindingProducer {
   stats(): BindingProducerStats
 }
 
+/** A partition to assign, optionally with a start offset. */
+export interface BindingAssignment {
+  topic: string
+  partition: number
+  /** Start offset; absent: committed offset or autoOffsetReset. */
+  offset?: number
+}
+
 /** A broker in a cluster description. */
 export interface BindingBroker {
   nodeId: number
@@ -105,6 +150,47 @@ export interface BindingClusterResult {
   error?: BindingError
 }
 
+/** Committed offsets, or the error that prevented the lookup. */
+export interface BindingCommitted {
+  offsets: Array<BindingOffset>
+  error?: BindingError
+}
+
+/** Consumer settings (camelCase in JS). */
+export interface BindingConsumerConfig {
+  client: BindingClientConfig
+  groupId?: string
+  groupInstanceId?: string
+  sessionTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  maxPollIntervalMs?: number
+  /** 'earliest', 'latest' or 'none'. */
+  autoOffsetReset?: string
+  fetchMinBytes?: number
+  fetchMaxBytes?: number
+  maxPartitionFetchBytes?: number
+  fetchMaxWaitMs?: number
+  /** 'read_uncommitted' or 'read_committed'. */
+  isolationLevel?: string
+  checkCrcs?: boolean
+  clientRack?: string
+  /** 'range', 'roundrobin', 'cooperative-sticky', in preference order. */
+  partitionAssignors?: Array<string>
+  /** 'classic' (KIP-848's 'consumer' protocol is not implemented). */
+  groupProtocol?: string
+}
+
+/**
+ * Something besides records: 'error', 'assigned', 'revoked' (acknowledge with
+ * `revokeDone(id)`) or 'lost'.
+ */
+export interface BindingConsumerEvent {
+  kind: string
+  partitions: Array<BindingTopicPartition>
+  id: number
+  error?: BindingError
+}
+
 /** An error as data (inside reports and per-topic results). */
 export interface BindingError {
   /** Kafka's error name or a client code. */
@@ -133,12 +219,30 @@ export interface BindingErrorCode {
   description: string
 }
 
+/** Member id and generation in the group. */
+export interface BindingGroupMetadata {
+  groupId: string
+  memberId: string
+  generationId: number
+  groupInstanceId?: string
+}
+
 /** A topic to create. */
 export interface BindingNewTopic {
   name: string
   numPartitions?: number
   replicationFactor?: number
   configs?: Array<Array<string>>
+}
+
+/** An offset to commit, or a committed offset. */
+export interface BindingOffset {
+  topic: string
+  partition: number
+  /** Next offset to read; -1 when nothing is committed. */
+  offset: number
+  leaderEpoch?: number
+  metadata?: string
 }
 
 /** Offsets of a topic, or the error that prevented the lookup. */
@@ -162,6 +266,26 @@ export interface BindingPartitionOffset {
   partition: number
   offset: number
   timestamp: number
+}
+
+/** What one poll returned. */
+export interface BindingPoll {
+  batches: Array<BindingPolledBatch>
+  events: Array<BindingConsumerEvent>
+  /** Records in total (rows of the index). */
+  records: number
+}
+
+/** One batch of polled records: `count` records from index row `first`. */
+export interface BindingPolledBatch {
+  topic: string
+  partition: number
+  leaderEpoch: number
+  logAppendTime: boolean
+  first: number
+  count: number
+  /** Byte offset of this batch's data in the records area. */
+  dataStart: number
 }
 
 /** Producer settings (camelCase in JS). */
@@ -225,6 +349,12 @@ export interface BindingTopic {
   partitions: Array<BindingPartition>
 }
 
+/** A topic-partition. */
+export interface BindingTopicPartition {
+  topic: string
+  partition: number
+}
+
 /** Per-topic result of create/delete. */
 export interface BindingTopicResult {
   name: string
@@ -234,6 +364,12 @@ export interface BindingTopicResult {
 /** Results of create/delete, or the error that prevented the request. */
 export interface BindingTopicResults {
   results: Array<BindingTopicResult>
+  error?: BindingError
+}
+
+/** A list of strings, or the error that prevented it. */
+export interface BindingTopics {
+  topics: Array<string>
   error?: BindingError
 }
 

@@ -6,14 +6,18 @@
 export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
 export type { ClientConfig, ProducerConfig } from './config'
+export type { Batch, ConsumerConfig, ConsumerOptions, RunOptions, TopicPartitionOffset } from './consumer'
+export { Consumer } from './consumer'
 export type { ClientErrorCode, KafkaErrorFields } from './errors'
 export { KafkaError } from './errors'
+export type { Deserializer } from './message'
+export { deserializers, Message } from './message'
 export type {
   ClusterInfo,
   DeliveryCallback,
   Headers,
-  Message,
   ProduceOptions,
+  ProducerMessage,
   ProducerRecord,
   ProducerStats,
   RecordMetadata,

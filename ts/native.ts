@@ -1,7 +1,9 @@
 /**
  * Loads the native addon. Order: an explicit path in `NKAFKA_NATIVE_PATH`, then the
  * prebuilt per-platform package (`nkafka-linux-x64-gnu`, ...), then a binary built from
- * source into `native/` by `npm install`. Internal: never re-exported.
+ * source into `native/` by `npm install`. In a git checkout (ts/ present) the local build
+ * comes before the platform package, so tests always run this commit's code.
+ * Internal: never re-exported.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,8 +34,10 @@ function load(): NativeBinding {
   const tried: string[] = []
   const candidates: string[] = []
   if (process.env.NKAFKA_NATIVE_PATH) candidates.push(process.env.NKAFKA_NATIVE_PATH)
-  candidates.push(`nkafka-${suffix}`)
-  candidates.push(join(__dirname, '..', 'native', `nkafka.${suffix}.node`))
+  const local = join(__dirname, '..', 'native', `nkafka.${suffix}.node`)
+  const checkout = existsSync(join(__dirname, '..', 'ts', 'index.ts'))
+  if (checkout) candidates.push(local, `nkafka-${suffix}`)
+  else candidates.push(`nkafka-${suffix}`, local)
   for (const c of candidates) {
     if (c.endsWith('.node') && !existsSync(c)) {
       tried.push(`${c}: not found`)

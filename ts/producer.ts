@@ -21,7 +21,7 @@ export interface ProduceOptions {
 }
 
 /** A message of `send()`. */
-export interface Message {
+export interface ProducerMessage {
   key?: Value
   value: Value
   headers?: Headers
@@ -41,7 +41,7 @@ export interface RecordMetadata {
 /** The argument of `send()`. */
 export interface ProducerRecord {
   topic: string
-  messages: Message[]
+  messages: ProducerMessage[]
   /** Must equal the producer's `acks` when given (per-send acks are not supported yet). */
   acks?: 0 | 1 | -1 | 'all'
 }
@@ -190,7 +190,7 @@ export class Producer {
     const deadline = Date.now() + this.maxBlockMs
     try {
       for (let i = 0; i < messages.length; i++) {
-        const m = messages[i] as Message
+        const m = messages[i] as ProducerMessage
         for (;;) {
           try {
             this.enqueue(topicId, topic, m.key, m.value, m, id * SEND_INDEX_BITS + i)

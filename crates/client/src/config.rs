@@ -332,3 +332,106 @@ mod tests {
         assert!(b5 >= Duration::from_millis(800) && b5 < Duration::from_millis(1200));
     }
 }
+
+/// What to do when a partition has no committed offset, or its offset is out of range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// Start from the log start.
+    Earliest,
+    /// Start from the end (only new records); the Java default.
+    Latest,
+    /// Fail with OFFSET_OUT_OF_RANGE (or NO_OFFSET) instead of guessing.
+    None,
+}
+
+/// Consumer settings; defaults follow the Java client 4.x.
+#[derive(Clone, Debug)]
+pub struct ConsumerConfig {
+    /// Shared client settings.
+    pub client: ClientConfig,
+    /// Consumer group; required for `subscribe` and commits.
+    pub group_id: Option<String>,
+    /// Static membership id (KIP-345).
+    pub group_instance_id: Option<String>,
+    /// Group session timeout (Java 4.x default 45 s).
+    pub session_timeout: Duration,
+    /// Heartbeat interval (default 3 s).
+    pub heartbeat_interval: Duration,
+    /// Longest time between polls before the member leaves the group (default 5 min); also
+    /// the rebalance timeout.
+    pub max_poll_interval: Duration,
+    /// Where to start without a committed offset.
+    pub auto_offset_reset: OffsetReset,
+    /// Least data a fetch waits for (default 1 byte).
+    pub fetch_min_bytes: usize,
+    /// Most data per fetch response (default 50 MiB); also the prefetch bound.
+    pub fetch_max_bytes: usize,
+    /// Most data per partition per fetch (default 1 MiB).
+    pub max_partition_fetch_bytes: usize,
+    /// Longest a fetch waits for `fetch_min_bytes` (default 500 ms).
+    pub fetch_max_wait: Duration,
+    /// read_committed: only committed transactional records (default read_uncommitted).
+    pub read_committed: bool,
+    /// Verify batch CRCs (default true).
+    pub check_crcs: bool,
+    /// Rack of this client, for rack-aware fetching and assignment.
+    pub client_rack: Option<String>,
+    /// Partition assignors in preference order; `None` for the Java default
+    /// (range, cooperative-sticky).
+    pub assignors: Option<Vec<crate::group::Assignor>>,
+}
+
+impl ConsumerConfig {
+    /// Defaults for the given brokers.
+    pub fn new(client: ClientConfig) -> Self {
+        ConsumerConfig {
+            client,
+            group_id: None,
+            group_instance_id: None,
+            session_timeout: Duration::from_millis(45_000),
+            heartbeat_interval: Duration::from_millis(3_000),
+            max_poll_interval: Duration::from_millis(300_000),
+            auto_offset_reset: OffsetReset::Latest,
+            fetch_min_bytes: 1,
+            fetch_max_bytes: 52_428_800,
+            max_partition_fetch_bytes: 1_048_576,
+            fetch_max_wait: Duration::from_millis(500),
+            read_committed: false,
+            check_crcs: true,
+            client_rack: None,
+            assignors: None,
+        }
+    }
+
+    /// Checks ranges and cross-field rules; errors name the camelCase keys.
+    pub fn validate(&self) -> Result<()> {
+        self.client.validate()?;
+        if let Some(g) = &self.group_id {
+            if g.is_empty() {
+                return Err(Error::config("groupId", "must not be empty"));
+            }
+        }
+        if self.group_instance_id.is_some() && self.group_id.is_none() {
+            return Err(Error::config("groupInstanceId", "needs a groupId"));
+        }
+        positive("sessionTimeoutMs", self.session_timeout)?;
+        positive("heartbeatIntervalMs", self.heartbeat_interval)?;
+        positive("maxPollIntervalMs", self.max_poll_interval)?;
+        if self.heartbeat_interval >= self.session_timeout {
+            return Err(Error::config(
+                "heartbeatIntervalMs",
+                "must be lower than sessionTimeoutMs",
+            ));
+        }
+        if self.fetch_max_bytes == 0 {
+            return Err(Error::config("fetchMaxBytes", "must be greater than 0"));
+        }
+        if self.max_partition_fetch_bytes == 0 {
+            return Err(Error::config("maxPartitionFetchBytes", "must be greater than 0"));
+        }
+        if self.fetch_max_bytes > i32::MAX as usize || self.max_partition_fetch_bytes > i32::MAX as usize {
+            return Err(Error::config("fetchMaxBytes", "must fit in 31 bits"));
+        }
+        Ok(())
+    }
+}

@@ -36,6 +36,8 @@ pub enum Kind {
     RecordTooLarge,
     /// The broker supports no version of an API the client needs.
     UnsupportedVersion,
+    /// A partition has no committed offset and `autoOffsetReset` is 'none'.
+    NoOffset,
     /// A bug in nkafka (a caught panic, a broken invariant).
     Internal,
 }
@@ -126,6 +128,7 @@ impl Error {
             Kind::Protocol => "PROTOCOL_ERROR",
             Kind::RecordTooLarge => "MESSAGE_TOO_LARGE",
             Kind::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            Kind::NoOffset => "NO_OFFSET_FOR_PARTITION",
             Kind::Internal => "INTERNAL",
         }
     }

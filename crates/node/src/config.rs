@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use napi_derive::napi;
-use nkafka_client::config::{parse_bootstrap, Acks, ClientConfig, Partitioner, ProducerConfig};
+use nkafka_client::config::{
+    parse_bootstrap, Acks, ClientConfig, ConsumerConfig, OffsetReset, Partitioner, ProducerConfig,
+};
+use nkafka_client::group::Assignor;
 use nkafka_client::Error;
 
 /// Settings shared by every client.
@@ -127,6 +130,113 @@ impl BindingProducerConfig {
             max_block: ms("maxBlockMs", self.max_block_ms, d.max_block)?,
             partitioner,
             enable_idempotence: self.enable_idempotence.unwrap_or(d.enable_idempotence),
+            client: d.client,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Consumer settings (camelCase in JS).
+#[napi(object)]
+pub struct BindingConsumerConfig {
+    pub client: BindingClientConfig,
+    pub group_id: Option<String>,
+    pub group_instance_id: Option<String>,
+    pub session_timeout_ms: Option<f64>,
+    pub heartbeat_interval_ms: Option<f64>,
+    pub max_poll_interval_ms: Option<f64>,
+    /// 'earliest', 'latest' or 'none'.
+    pub auto_offset_reset: Option<String>,
+    pub fetch_min_bytes: Option<f64>,
+    pub fetch_max_bytes: Option<f64>,
+    pub max_partition_fetch_bytes: Option<f64>,
+    pub fetch_max_wait_ms: Option<f64>,
+    /// 'read_uncommitted' or 'read_committed'.
+    pub isolation_level: Option<String>,
+    pub check_crcs: Option<bool>,
+    pub client_rack: Option<String>,
+    /// 'range', 'roundrobin', 'cooperative-sticky', in preference order.
+    pub partition_assignors: Option<Vec<String>>,
+    /// 'classic' (KIP-848's 'consumer' protocol is not implemented).
+    pub group_protocol: Option<String>,
+}
+
+impl BindingConsumerConfig {
+    pub fn convert(&self) -> Result<ConsumerConfig, Error> {
+        let d = ConsumerConfig::new(self.client.convert()?);
+        let max = i32::MAX as u64;
+        let auto_offset_reset = match self.auto_offset_reset.as_deref() {
+            None => d.auto_offset_reset,
+            Some("earliest") => OffsetReset::Earliest,
+            Some("latest") => OffsetReset::Latest,
+            Some("none") => OffsetReset::None,
+            Some(v) => {
+                return Err(Error::config(
+                    "autoOffsetReset",
+                    format!("`{v}`; expected 'earliest', 'latest' or 'none'"),
+                ))
+            }
+        };
+        let read_committed = match self.isolation_level.as_deref() {
+            None | Some("read_uncommitted") => false,
+            Some("read_committed") => true,
+            Some(v) => {
+                return Err(Error::config(
+                    "isolationLevel",
+                    format!("`{v}`; expected 'read_uncommitted' or 'read_committed'"),
+                ))
+            }
+        };
+        let assignors = match &self.partition_assignors {
+            None => None,
+            Some(names) if names.is_empty() => return Err(Error::config("partitionAssignors", "must not be empty")),
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|n| {
+                        Assignor::from_name(n).ok_or_else(|| {
+                            Error::config(
+                                "partitionAssignors",
+                                format!(
+                                    "unknown assignor `{n}`; expected 'range', 'roundrobin' or 'cooperative-sticky'"
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?,
+            ),
+        };
+        match self.group_protocol.as_deref() {
+            None | Some("classic") => {}
+            Some("consumer") => {
+                return Err(Error::config(
+                    "groupProtocol",
+                    "'consumer' (KIP-848) is not supported yet; use 'classic'",
+                ))
+            }
+            Some(v) => return Err(Error::config("groupProtocol", format!("`{v}`; expected 'classic'"))),
+        }
+        let c = ConsumerConfig {
+            assignors,
+            group_id: self.group_id.clone(),
+            group_instance_id: self.group_instance_id.clone(),
+            session_timeout: ms("sessionTimeoutMs", self.session_timeout_ms, d.session_timeout)?,
+            heartbeat_interval: ms("heartbeatIntervalMs", self.heartbeat_interval_ms, d.heartbeat_interval)?,
+            max_poll_interval: ms("maxPollIntervalMs", self.max_poll_interval_ms, d.max_poll_interval)?,
+            auto_offset_reset,
+            fetch_min_bytes: int("fetchMinBytes", self.fetch_min_bytes, d.fetch_min_bytes as u64, max)? as usize,
+            fetch_max_bytes: int("fetchMaxBytes", self.fetch_max_bytes, d.fetch_max_bytes as u64, max)? as usize,
+            max_partition_fetch_bytes: int(
+                "maxPartitionFetchBytes",
+                self.max_partition_fetch_bytes,
+                d.max_partition_fetch_bytes as u64,
+                max,
+            )? as usize,
+            fetch_max_wait: ms("fetchMaxWaitMs", self.fetch_max_wait_ms, d.fetch_max_wait)?,
+            read_committed,
+            check_crcs: self.check_crcs.unwrap_or(d.check_crcs),
+            client_rack: self.client_rack.clone(),
             client: d.client,
         };
         c.validate()?;

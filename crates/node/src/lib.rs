@@ -6,6 +6,7 @@
 
 mod admin;
 mod config;
+mod consumer;
 mod errors;
 mod producer;
 

@@ -1,0 +1,164 @@
+//! The consumer's fetch path against a real broker (manual assignment).
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nkafka_client::admin::{Admin, NewTopic};
+use nkafka_client::config::{ConsumerConfig, OffsetReset, ProducerConfig};
+use nkafka_client::consumer::Consumer;
+use nkafka_client::producer::{Producer, Record};
+
+async fn create(topic: &str, partitions: i32) {
+    let admin = Admin::new(common::client_config()).unwrap();
+    let r = admin
+        .create_topics(
+            &[NewTopic {
+                name: topic.into(),
+                num_partitions: partitions,
+                replication_factor: 1,
+                configs: vec![],
+            }],
+            Duration::from_secs(30),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r[0].error.is_none(), "{:?}", r[0].error);
+    admin
+        .wait_for_leaders(&[topic.to_string()], Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
+async fn produce(topic: &str, n: usize) {
+    let slot: Arc<std::sync::Mutex<Option<std::sync::Weak<Producer>>>> = Arc::default();
+    let s2 = slot.clone();
+    let p = Arc::new(
+        Producer::new(
+            ProducerConfig::new(common::client_config()),
+            Box::new(move || {
+                if let Some(p) = s2.lock().unwrap().as_ref().and_then(|w| w.upgrade()) {
+                    for r in p.take_reports() {
+                        assert!(r.error.is_none(), "{:?}", r.error);
+                    }
+                }
+            }),
+        )
+        .unwrap(),
+    );
+    *slot.lock().unwrap() = Some(Arc::downgrade(&p));
+    let id = p.topic_id(topic).unwrap();
+    for i in 0..n {
+        let key = format!("k{}", i % 13);
+        let value = format!("v{i}");
+        p.produce(
+            id,
+            &Record {
+                key: Some(key.as_bytes()),
+                value: Some(value.as_bytes()),
+                headers: &[],
+                timestamp: 1_700_000_000_000 + i as i64,
+                partition: None,
+                token: 0.0,
+            },
+        )
+        .unwrap();
+    }
+    p.flush(Duration::from_secs(60)).await.unwrap();
+    p.close(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_every_record_once_in_order_per_partition() {
+    let topic = common::unique_topic("rust-consume");
+    create(&topic, 3).await;
+    let n = 3000;
+    produce(&topic, n).await;
+
+    let mut cfg = ConsumerConfig::new(common::client_config());
+    cfg.auto_offset_reset = OffsetReset::Earliest;
+    cfg.max_partition_fetch_bytes = 4096; // several fetches per partition
+    let c = Consumer::new(cfg).unwrap();
+    c.assign((0..3).map(|p| (topic.clone(), p, None)).collect()).unwrap();
+    let mut seen: HashMap<i32, Vec<(i64, String)>> = HashMap::new();
+    let mut total = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while total < n {
+        assert!(tokio::time::Instant::now() < deadline, "only {total} of {n} records");
+        if !c.wait_for_data(Duration::from_secs(5)).await {
+            continue;
+        }
+        let polled = c.poll(500);
+        assert!(polled.events.is_empty(), "{:?}", polled.events);
+        for b in polled.batches {
+            for r in &b.records {
+                let v = &b.data[r.value_start as usize..r.value_start as usize + r.value_len as usize];
+                seen.entry(b.partition)
+                    .or_default()
+                    .push((r.offset, String::from_utf8(v.to_vec()).unwrap()));
+                total += 1;
+            }
+        }
+    }
+    assert_eq!(total, n);
+    let mut all = Vec::new();
+    for (p, recs) in &seen {
+        for (i, (off, v)) in recs.iter().enumerate() {
+            assert_eq!(*off, i as i64, "partition {p}: offsets from 0 without gaps");
+            all.push(v[1..].parse::<usize>().unwrap());
+        }
+        // Producer order is kept per partition.
+        let seqs: Vec<usize> = recs.iter().map(|(_, v)| v[1..].parse().unwrap()).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "partition {p} out of order");
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..n).collect::<Vec<_>>());
+    assert_eq!(c.position(&topic, 0).unwrap(), Some(seen[&0].len() as i64));
+
+    // Seek back and read again.
+    c.seek(&topic, 1, 5).unwrap();
+    let mut again = Vec::new();
+    while again.is_empty() {
+        assert!(c.wait_for_data(Duration::from_secs(10)).await);
+        for b in c.poll(10).batches {
+            again.extend(b.records.iter().map(|r| (b.partition, r.offset)));
+        }
+    }
+    assert_eq!(again[0], (1, 5));
+    assert!(
+        c.seek(&topic, 7, 0).is_err(),
+        "seek on an unassigned partition is an error"
+    );
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_reset_reads_only_new_records() {
+    let topic = common::unique_topic("rust-latest");
+    create(&topic, 1).await;
+    produce(&topic, 10).await;
+    let cfg = ConsumerConfig::new(common::client_config()); // autoOffsetReset latest
+    let c = Consumer::new(cfg).unwrap();
+    c.assign(vec![(topic.clone(), 0, None)]).unwrap();
+    // Wait until the position is resolved to the end.
+    for _ in 0..100 {
+        if c.position(&topic, 0).unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.position(&topic, 0).unwrap(), Some(10));
+    produce(&topic, 5).await;
+    let mut got = 0;
+    while got < 5 {
+        assert!(c.wait_for_data(Duration::from_secs(10)).await);
+        for b in c.poll(100).batches {
+            assert!(b.records.iter().all(|r| r.offset >= 10));
+            got += b.records.len();
+        }
+    }
+    c.close().await.unwrap();
+}

@@ -304,6 +304,9 @@ export interface BindingProducerConfig {
   /** 'murmur2' or 'random' ('function' partitioners run in JS and pass a partition). */
   partitioner?: string
   enableIdempotence?: boolean
+  /** 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. */
+  compressionType?: string
+  compressionLevel?: number
 }
 
 /** Counters from `stats()`. */
@@ -314,6 +317,8 @@ export interface BindingProducerStats {
   maxInFlight: number
   retries: number
   metadataRefreshes: number
+  producerId: number
+  producerEpoch: number
 }
 
 /** The outcome of one batch, as JS sees it. */
@@ -339,6 +344,8 @@ export interface BindingReport {
   /** Per-record timestamps, alongside tokens. */
   timestamps?: Array<number>
   error?: BindingError
+  /** 'persisted', 'not_persisted' or 'possibly_persisted'. */
+  persisted: string
 }
 
 /** A topic in a cluster description. */

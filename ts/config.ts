@@ -56,8 +56,17 @@ export interface ProducerConfig extends ClientConfig {
   maxBlockMs?: number
   /** 'murmur2' (Java's default: key hash, sticky for null keys) or 'random'. */
   partitioner?: 'murmur2' | 'random'
-  /** The idempotent producer is not implemented yet; only false is accepted. Default false. */
+  /**
+   * Idempotent producer (KIP-98): no duplicates and no reordering under retries, up to 5
+   * requests in flight. Default: on, unless acks is not 'all', retries is 0 or
+   * maxInFlightRequestsPerConnection is above 5 (then off, as in the Java client);
+   * explicitly true with any of those is an INVALID_CONFIG error naming the key.
+   */
   enableIdempotence?: boolean
+  /** Batch compression. Default 'none'. */
+  compressionType?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+  /** Codec level: gzip 1-9, lz4 1-17, zstd -131072..22. Default: the codec's (Java's). */
+  compressionLevel?: number
 }
 
 const CLIENT_NUMBER_KEYS = [
@@ -82,7 +91,15 @@ const PRODUCER_NUMBER_KEYS = [
 ] as const
 
 const CLIENT_KEYS = new Set<string>(['bootstrapServers', 'clientId', 'socketKeepAlive', ...CLIENT_NUMBER_KEYS])
-const PRODUCER_KEYS = new Set<string>([...CLIENT_KEYS, ...PRODUCER_NUMBER_KEYS, 'acks', 'partitioner', 'enableIdempotence'])
+const PRODUCER_KEYS = new Set<string>([
+  ...CLIENT_KEYS,
+  ...PRODUCER_NUMBER_KEYS,
+  'acks',
+  'partitioner',
+  'enableIdempotence',
+  'compressionType',
+  'compressionLevel',
+])
 
 function checkKeys(config: object, known: Set<string>): void {
   for (const key of Object.keys(config)) {
@@ -170,5 +187,12 @@ export function toBindingProducerConfig(config: ProducerConfig): BindingProducer
   }
   const idem = bool(c, 'enableIdempotence')
   if (idem !== undefined) out.enableIdempotence = idem
+  const ct = c.compressionType
+  if (ct !== undefined) {
+    if (typeof ct !== 'string') throw invalidConfig('compressionType', `expected a codec name, got ${describe(ct)}`)
+    out.compressionType = ct
+  }
+  const level = num(c, 'compressionLevel')
+  if (level !== undefined) out.compressionLevel = level
   return out
 }

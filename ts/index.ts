@@ -25,4 +25,5 @@ export type {
 } from './producer'
 export { Producer } from './producer'
 export type { Header } from './records'
+export type { Persisted } from './report'
 export { DeliveryReport } from './report'

@@ -67,6 +67,9 @@ export interface ProducerStats {
   maxInFlight: number
   retries: number
   metadataRefreshes: number
+  /** Idempotent producer id, -1 when not idempotent (or not yet assigned). */
+  producerId: number
+  producerEpoch: number
 }
 
 /** Messages in one send() (the low bits of a token hold the index). */
@@ -273,6 +276,8 @@ export class Producer {
       maxInFlight: s.maxInFlight,
       retries: s.retries,
       metadataRefreshes: s.metadataRefreshes,
+      producerId: s.producerId,
+      producerEpoch: s.producerEpoch,
     }
   }
 

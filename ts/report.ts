@@ -2,6 +2,9 @@ import type { BindingReport } from '../native/binding'
 import { KafkaError } from './errors'
 import { type Header, type RecordView, readRecord, recordStarts } from './records'
 
+/** Whether a record is in the log (librdkafka's message status names). */
+export type Persisted = 'persisted' | 'not_persisted' | 'possibly_persisted'
+
 /**
  * One batch's outcome as it came from Rust, shared by the reports of its records. Record
  * positions are found on first access only.
@@ -15,6 +18,7 @@ export class ReportBatch {
   readonly baseTimestamp: number
   readonly count: number
   readonly error: KafkaError | null
+  readonly persisted: Persisted
   readonly records: Buffer | null
   private starts: Int32Array | null = null
 
@@ -26,6 +30,7 @@ export class ReportBatch {
     this.baseTimestamp = r.baseTimestamp
     this.count = r.count
     this.error = r.error ? KafkaError.fromBinding(r.error) : null
+    this.persisted = r.persisted as Persisted
     this.records = records ? records.subarray(r.recordsOffset, r.recordsOffset + r.recordsLength) : null
   }
 
@@ -78,6 +83,14 @@ export class DeliveryReport {
     if (this.batch.logAppendTime >= 0) return this.batch.logAppendTime
     const v = this.decoded()
     return v ? this.batch.baseTimestamp + v.timestampDelta : this.batch.baseTimestamp
+  }
+
+  /**
+   * Whether the record is in the log: 'persisted'; 'not_persisted' (rejected, or never
+   * sent); 'possibly_persisted' (a request carrying it got no answer).
+   */
+  get persisted(): Persisted {
+    return this.batch.persisted
   }
 
   /** Why the record was not delivered, or null. */

@@ -11,7 +11,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (brokers, topic) = (&args[1], &args[2]);
     let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    let mut cfg = ConsumerConfig::new(ClientConfig::new(parse_bootstrap(std::slice::from_ref(brokers)).unwrap()));
+    let mut cfg = ConsumerConfig::new(ClientConfig::new(
+        parse_bootstrap(std::slice::from_ref(brokers)).unwrap(),
+    ));
     cfg.auto_offset_reset = OffsetReset::Earliest;
     let c = Consumer::new(cfg).unwrap();
     c.assign(vec![(topic.clone(), 0, None)]).unwrap();

@@ -200,8 +200,14 @@ pub struct ProducerConfig {
     pub max_block: Duration,
     /// Partition choice for records without an explicit partition.
     pub partitioner: Partitioner,
-    /// Idempotent producer (issue 6); only `false` is implemented so far.
-    pub enable_idempotence: bool,
+    /// Idempotent producer (KIP-98, on by default since Kafka 3.0, KIP-679): `None`
+    /// means "on unless acks, retries or maxInFlight conflict" (Java's rule), `Some(true)`
+    /// makes conflicts a config error.
+    pub enable_idempotence: Option<bool>,
+    /// Batch compression codec.
+    pub compression: crate::protocol::record_batch::Compression,
+    /// Codec level (gzip 1-9, lz4 1-17, zstd -131072..22); `None` for the codec default.
+    pub compression_level: Option<i32>,
 }
 
 /// Default `batchSize`. The Java default (16 KiB) makes a request per ~150 small records,
@@ -224,7 +230,9 @@ impl ProducerConfig {
             buffer_memory: 32 * 1024 * 1024,
             max_block: Duration::from_millis(60_000),
             partitioner: Partitioner::Murmur2,
-            enable_idempotence: false,
+            enable_idempotence: None,
+            compression: crate::protocol::record_batch::Compression::None,
+            compression_level: None,
         }
     }
 
@@ -255,13 +263,41 @@ impl ProducerConfig {
                 ),
             ));
         }
-        if self.enable_idempotence {
-            return Err(Error::config(
-                "enableIdempotence",
-                "the idempotent producer is not implemented yet; set it to false",
-            ));
+        if self.enable_idempotence == Some(true) {
+            // Explicitly enabled: conflicts are errors naming the keys (Java's rule).
+            if self.acks != Acks::All {
+                return Err(Error::config(
+                    "acks",
+                    "must be 'all' (-1) when enableIdempotence is true",
+                ));
+            }
+            if self.retries == 0 {
+                return Err(Error::config(
+                    "retries",
+                    "must be greater than 0 when enableIdempotence is true",
+                ));
+            }
+            if self.max_in_flight > 5 {
+                return Err(Error::config(
+                    "maxInFlightRequestsPerConnection",
+                    "must be at most 5 when enableIdempotence is true",
+                ));
+            }
+        }
+        if let Some(level) = self.compression_level {
+            crate::protocol::compression::check_level(self.compression, level)
+                .map_err(|e| Error::config("compressionLevel", e))?;
         }
         Ok(())
+    }
+
+    /// Whether the producer is idempotent: explicitly, or by default when nothing
+    /// conflicts (acks all, retries > 0, at most 5 in flight).
+    pub fn idempotent(&self) -> bool {
+        match self.enable_idempotence {
+            Some(v) => v,
+            None => self.acks == Acks::All && self.retries > 0 && self.max_in_flight <= 5,
+        }
     }
 
     /// Largest batch the producer builds: `batchSize`, but never more than fits in one

@@ -8,6 +8,7 @@ use nkafka_client::config::{
     parse_bootstrap, Acks, ClientConfig, ConsumerConfig, OffsetReset, Partitioner, ProducerConfig,
 };
 use nkafka_client::group::Assignor;
+use nkafka_client::protocol::record_batch::Compression;
 use nkafka_client::Error;
 
 /// Settings shared by every client.
@@ -42,6 +43,9 @@ pub struct BindingProducerConfig {
     /// 'murmur2' or 'random' ('function' partitioners run in JS and pass a partition).
     pub partitioner: Option<String>,
     pub enable_idempotence: Option<bool>,
+    /// 'none', 'gzip', 'snappy', 'lz4' or 'zstd'.
+    pub compression_type: Option<String>,
+    pub compression_level: Option<f64>,
 }
 
 fn int(key: &str, v: Option<f64>, default: u64, max: u64) -> Result<u64, Error> {
@@ -113,6 +117,24 @@ impl BindingProducerConfig {
             }
         };
         let max = i32::MAX as u64;
+        let compression = match self.compression_type.as_deref() {
+            None | Some("none") => Compression::None,
+            Some("gzip") => Compression::Gzip,
+            Some("snappy") => Compression::Snappy,
+            Some("lz4") => Compression::Lz4,
+            Some("zstd") => Compression::Zstd,
+            Some(v) => {
+                return Err(Error::config(
+                    "compressionType",
+                    format!("`{v}`; expected 'none', 'gzip', 'snappy', 'lz4' or 'zstd'"),
+                ))
+            }
+        };
+        if let Some(l) = self.compression_level {
+            if !l.is_finite() || l.fract() != 0.0 {
+                return Err(Error::config("compressionLevel", format!("{l} is not an integer")));
+            }
+        }
         let c = ProducerConfig {
             acks,
             linger: ms("lingerMs", self.linger_ms, d.linger)?,
@@ -129,7 +151,9 @@ impl BindingProducerConfig {
             buffer_memory: int("bufferMemory", self.buffer_memory, d.buffer_memory as u64, 1 << 40)? as usize,
             max_block: ms("maxBlockMs", self.max_block_ms, d.max_block)?,
             partitioner,
-            enable_idempotence: self.enable_idempotence.unwrap_or(d.enable_idempotence),
+            enable_idempotence: self.enable_idempotence,
+            compression,
+            compression_level: self.compression_level.map(|l| l as i32),
             client: d.client,
         };
         c.validate()?;

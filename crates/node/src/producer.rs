@@ -14,7 +14,7 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
-use nkafka_client::producer::{BatchReport, Producer, Record};
+use nkafka_client::producer::{BatchReport, Persisted, Producer, Record};
 use nkafka_client::protocol::record_batch::{Header, Records};
 use nkafka_client::Error;
 
@@ -125,6 +125,8 @@ pub struct BindingReport {
     /// Per-record timestamps, alongside tokens.
     pub timestamps: Option<Vec<f64>>,
     pub error: Option<BindingError>,
+    /// 'persisted', 'not_persisted' or 'possibly_persisted'.
+    pub persisted: String,
 }
 
 fn record_timestamps(r: &BatchReport) -> Vec<f64> {
@@ -148,6 +150,8 @@ pub struct BindingProducerStats {
     pub max_in_flight: u32,
     pub retries: f64,
     pub metadata_refreshes: f64,
+    pub producer_id: f64,
+    pub producer_epoch: i32,
 }
 
 /// A broker in a cluster description.
@@ -565,6 +569,12 @@ impl BindingProducer {
                     records_length,
                     tokens: has_tokens.then_some(r.tokens),
                     error: r.error.as_ref().map(BindingError::from),
+                    persisted: match r.persisted {
+                        Persisted::Yes => "persisted",
+                        Persisted::No => "not_persisted",
+                        Persisted::Maybe => "possibly_persisted",
+                    }
+                    .to_string(),
                 }
             })
             .collect()
@@ -664,6 +674,8 @@ impl BindingProducer {
             max_in_flight: s.max_in_flight as u32,
             retries: s.retries as f64,
             metadata_refreshes: s.metadata_refreshes as f64,
+            producer_id: s.producer_id as f64,
+            producer_epoch: s.producer_epoch as i32,
         }
     }
 }

@@ -10,12 +10,13 @@
 //! A batch only holds records of one epoch, so closing an epoch can make its batches ready
 //! at once while records produced after the flush started keep lingering normally.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use nkafka_protocol::compression::compress_batch;
 use nkafka_protocol::error::ErrorCode;
 use nkafka_protocol::murmur2::partition_for_key;
 use nkafka_protocol::record_batch::{
@@ -72,8 +73,22 @@ pub struct BatchReport {
     pub tokens: Vec<f64>,
     /// Why the batch failed, if it did.
     pub error: Option<Error>,
+    /// Whether the records are in the log.
+    pub persisted: Persisted,
     pub(crate) epoch: u64,
     pub(crate) accounted: usize,
+}
+
+/// Whether a failed record may still be in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Persisted {
+    /// Acknowledged by the broker.
+    Yes,
+    /// The broker rejected it, or it was never sent.
+    No,
+    /// The outcome is unknown: a request carrying it timed out or its connection broke
+    /// after it was written.
+    Maybe,
 }
 
 /// A batch on its way: sealed, possibly sent and retried.
@@ -82,8 +97,14 @@ pub(crate) struct Batch {
     pub topic: u32,
     pub partition: i32,
     builder: Option<BatchBuilder>,
-    /// The encoded batch once finalized (header and CRC written).
+    /// The sealed batch, uncompressed (reports rebuild keys and values from it).
+    raw: Bytes,
+    /// What goes on the wire: header and CRC for `fields`, compressed if configured.
     pub bytes: Bytes,
+    /// Producer fields `bytes` was written with.
+    written: Option<ProducerFields>,
+    /// Producer fields to send with (sequence assigned at first drain when idempotent).
+    pub fields: ProducerFields,
     pub count: i32,
     base_timestamp: i64,
     pub created: Instant,
@@ -94,21 +115,47 @@ pub(crate) struct Batch {
     pub seq: u64,
     pub attempts: u32,
     pub retry_at: Option<Instant>,
+    /// A request carrying it ended without an answer after being written.
+    pub ambiguous: bool,
 }
 
 impl Batch {
-    /// Writes header and CRC. Idempotent: a retried batch keeps its bytes.
-    pub fn finalize(&mut self) {
-        if let Some(b) = self.builder.take() {
-            let mut sealed = b.finish();
-            write_header(&mut sealed.bytes, Compression::None, ProducerFields::NONE);
-            self.bytes = Bytes::from(sealed.bytes);
+    /// Writes header, compression and CRC for the current `fields`; a retried batch keeps
+    /// its bytes unless the producer fields changed (epoch bump).
+    pub fn finalize(&mut self, codec: Compression, level: Option<i32>) -> std::result::Result<(), Error> {
+        if self.written == Some(self.fields) && !self.bytes.is_empty() {
+            return Ok(());
         }
+        let mut sealed = match self.builder.take() {
+            Some(b) => b.finish().bytes,
+            None => self.raw.to_vec(),
+        };
+        if codec == Compression::None {
+            write_header(&mut sealed, Compression::None, self.fields);
+            self.raw = Bytes::from(sealed);
+            self.bytes = self.raw.clone();
+        } else {
+            let mut out = Vec::with_capacity(sealed.len() / 2 + HEADER_LEN);
+            compress_batch(&sealed, codec, level, &mut out)
+                .map_err(|e| Error::new(Kind::Internal, format!("compressing a batch failed: {e}")))?;
+            write_header(&mut out, codec, self.fields);
+            self.raw = Bytes::from(sealed);
+            self.bytes = Bytes::from(out);
+        }
+        self.written = Some(self.fields);
+        Ok(())
     }
 
     /// Turns the batch into its report.
     pub fn into_report(mut self, base_offset: i64, log_append_time: i64, error: Option<Error>) -> BatchReport {
-        self.finalize();
+        if let Some(b) = self.builder.take() {
+            self.raw = Bytes::from(b.finish().bytes);
+        }
+        let persisted = match &error {
+            None => Persisted::Yes,
+            Some(_) if self.ambiguous => Persisted::Maybe,
+            Some(_) => Persisted::No,
+        };
         BatchReport {
             topic: self.topic,
             partition: self.partition,
@@ -116,9 +163,10 @@ impl Batch {
             log_append_time,
             base_timestamp: self.base_timestamp,
             count: self.count,
-            records: self.bytes.slice(HEADER_LEN..),
+            records: self.raw.slice(HEADER_LEN..),
             tokens: self.tokens,
             error,
+            persisted,
             epoch: self.epoch,
             accounted: self.accounted,
         }
@@ -142,7 +190,11 @@ impl OpenBatch {
             partition,
             count: self.builder.count(),
             builder: Some(self.builder),
+            raw: Bytes::new(),
             bytes: Bytes::new(),
+            written: None,
+            fields: ProducerFields::NONE,
+            ambiguous: false,
             base_timestamp,
             created: self.created,
             epoch: self.epoch,
@@ -167,6 +219,11 @@ pub(crate) struct PartitionState {
     /// failures happen when the partition's state is changing (a fresh topic whose
     /// leader is still loading, a leader move), which is exactly when this holds.
     cautious: bool,
+    /// Idempotence: sequence of the next record without one.
+    next_sequence: i32,
+    /// Idempotence: `seq`s of batches that carry a sequence and are not settled, to tell
+    /// whether an OUT_OF_ORDER_SEQUENCE_NUMBER is explained by an earlier batch's retry.
+    unsettled: BTreeSet<u64>,
 }
 
 impl Default for PartitionState {
@@ -177,6 +234,8 @@ impl Default for PartitionState {
             queue: VecDeque::new(),
             in_flight: 0,
             cautious: true,
+            next_sequence: 0,
+            unsettled: BTreeSet::new(),
         }
     }
 }
@@ -219,6 +278,8 @@ pub(crate) struct Work {
     pub next_wake: Option<Instant>,
     /// Nothing is buffered or in flight.
     pub idle: bool,
+    /// The idempotent producer needs InitProducerId (first use or an epoch bump).
+    pub need_producer_id: bool,
 }
 
 fn earliest(a: Option<Instant>, b: Instant) -> Option<Instant> {
@@ -255,6 +316,13 @@ pub(crate) struct Accumulator {
     drain_rotation: usize,
     /// Batches of this producer in flight, for "idle" detection.
     pub in_flight_batches: usize,
+    /// Idempotence (KIP-98): producer id and epoch once InitProducerId answered.
+    idempotent: bool,
+    pub producer: Option<(i64, i16)>,
+    /// An unexplained sequence error: bump the epoch (KIP-360) once nothing is in flight.
+    pub bump_needed: bool,
+    /// A fatal producer error (fenced epoch): every record fails with it.
+    pub fatal: Option<Error>,
 }
 
 impl Accumulator {
@@ -281,6 +349,10 @@ impl Accumulator {
             broker_in_flight: HashMap::new(),
             drain_rotation: 0,
             in_flight_batches: 0,
+            idempotent: cfg.idempotent(),
+            producer: None,
+            bump_needed: false,
+            fatal: None,
         }
     }
 
@@ -640,6 +712,7 @@ impl Accumulator {
                 records: Bytes::from(sealed.bytes).slice(HEADER_LEN..),
                 tokens: if has_tokens { w.tokens } else { Vec::new() },
                 error: Some(err),
+                persisted: Persisted::No,
                 epoch: w.epochs[0],
                 accounted,
             });
@@ -744,13 +817,23 @@ impl Accumulator {
                     work.need_metadata = true;
                     continue;
                 }
-                if p.in_flight >= p.in_flight_limit(self.max_in_flight) {
+                if p.in_flight >= p.in_flight_limit(self.max_in_flight, self.idempotent) {
                     continue;
                 }
                 ready.entry(p.leader).or_default().push((tid as u32, pid));
             }
         }
         work.idle = !any;
+        if let Some(err) = self.fatal.clone() {
+            self.fail_all(&err, &mut work.failed);
+            return work;
+        }
+        if self.idempotent && (self.producer.is_none() || self.bump_needed) {
+            // Nothing is sent until InitProducerId answered; an epoch bump waits for the
+            // requests in flight (KIP-360).
+            work.need_producer_id = any && (self.producer.is_none() || self.in_flight_batches == 0);
+            return work;
+        }
         self.drain_rotation = self.drain_rotation.wrapping_add(1);
         for (broker, mut parts) in ready {
             let rot = self.drain_rotation % parts.len();
@@ -781,7 +864,7 @@ impl Accumulator {
                 continue;
             };
             let p = &mut ps[pid];
-            if p.in_flight >= p.in_flight_limit(self.max_in_flight) {
+            if p.in_flight >= p.in_flight_limit(self.max_in_flight, self.idempotent) {
                 continue;
             }
             let Some(front) = p.queue.front() else { continue };
@@ -794,7 +877,21 @@ impl Accumulator {
             }
             size += len;
             p.in_flight += 1;
-            out.push(p.queue.pop_front().expect("checked"));
+            let mut b = p.queue.pop_front().expect("checked");
+            if let (true, Some((id, epoch))) = (self.idempotent, self.producer) {
+                if b.fields.base_sequence < 0 {
+                    b.fields = ProducerFields {
+                        producer_id: id,
+                        producer_epoch: epoch,
+                        base_sequence: p.next_sequence,
+                        transactional: false,
+                    };
+                    // Sequences wrap at i32::MAX, as the broker expects.
+                    p.next_sequence = ((p.next_sequence as i64 + b.count as i64) % (i32::MAX as i64 + 1)) as i32;
+                    p.unsettled.insert(b.seq);
+                }
+            }
+            out.push(b);
         }
         out
     }
@@ -812,8 +909,58 @@ impl Accumulator {
         self.in_flight_batches = self.in_flight_batches.saturating_sub(1);
         if let Some(p) = self.partition_mut(b.topic, b.partition) {
             p.in_flight = p.in_flight.saturating_sub(1);
+            p.unsettled.remove(&b.seq);
             if accepted {
                 p.cautious = false;
+            }
+        }
+    }
+
+    /// True for an idempotent producer.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// True when an earlier batch of the same partition is still unsettled: its retry
+    /// explains an OUT_OF_ORDER_SEQUENCE_NUMBER for `b`.
+    pub fn has_earlier_unsettled(&mut self, b: &Batch) -> bool {
+        self.partition_mut(b.topic, b.partition)
+            .and_then(|p| p.unsettled.first().copied())
+            .is_some_and(|first| first < b.seq)
+    }
+
+    /// InitProducerId answered: new id/epoch; sequences start again at 0. Batches that
+    /// already carried a sequence are re-sequenced, except those whose earlier attempt
+    /// may have been written: resending them under a new epoch could duplicate them, so
+    /// they fail as possibly persisted (never reuse a sequence after an ambiguous failure).
+    pub fn set_producer(&mut self, id: i64, epoch: i16, failed: &mut Vec<BatchReport>) {
+        let bumped = self.producer.is_some();
+        self.producer = Some((id, epoch));
+        self.bump_needed = false;
+        if !bumped {
+            return;
+        }
+        for t in &mut self.topics {
+            let name = t.name.clone();
+            let Some(parts) = t.partitions.as_mut() else { continue };
+            for (pid, p) in parts.iter_mut().enumerate() {
+                p.next_sequence = 0;
+                p.unsettled.clear();
+                let mut keep = VecDeque::with_capacity(p.queue.len());
+                for mut b in p.queue.drain(..) {
+                    if b.fields.base_sequence >= 0 && b.ambiguous {
+                        let err = Error::new(
+                            Kind::Broker(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+                            "the producer reset its sequence numbers (epoch bump, KIP-360) while this batch's outcome was unknown; it may or may not be in the log",
+                        )
+                        .with_partition(&name, pid as i32);
+                        failed.push(b.into_report(-1, -1, Some(err)));
+                        continue;
+                    }
+                    b.fields = ProducerFields::NONE;
+                    keep.push_back(b);
+                }
+                p.queue = keep;
             }
         }
     }
@@ -873,8 +1020,10 @@ impl Accumulator {
 }
 
 impl PartitionState {
-    fn in_flight_limit(&self, max: usize) -> usize {
-        if self.cautious {
+    /// Batches allowed in flight. With sequence numbers the broker itself rejects
+    /// anything out of order, so caution is only needed without idempotence.
+    fn in_flight_limit(&self, max: usize, idempotent: bool) -> usize {
+        if self.cautious && !idempotent {
             1
         } else {
             max
@@ -883,11 +1032,11 @@ impl PartitionState {
 }
 
 impl Batch {
-    /// Bytes the batch takes in a request.
+    /// Bytes the batch takes in a request (at most; compression makes it smaller).
     fn encoded_len(&self) -> usize {
         match &self.builder {
             Some(b) => b.size(),
-            None => self.bytes.len(),
+            None => self.bytes.len().max(self.raw.len()),
         }
     }
 }
@@ -905,6 +1054,7 @@ fn single_report(topic: u32, b: BatchBuilder, epoch: u64, tokens: Vec<f64>, err:
         records: Bytes::from(sealed.bytes).slice(HEADER_LEN..),
         tokens,
         error: Some(err),
+        persisted: Persisted::No,
         epoch,
         accounted: 0,
     }

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use accumulator::{BatchReport, Record};
+pub use accumulator::{BatchReport, Persisted, Record};
 
 use crate::cluster::{Cluster, Metadata, Purpose};
 use crate::config::ProducerConfig;
@@ -43,6 +43,10 @@ pub struct ProducerStats {
     pub retries: usize,
     /// Metadata refreshes done.
     pub metadata_refreshes: u64,
+    /// Idempotent producer id and epoch (-1 when not idempotent or not yet known).
+    pub producer_id: i64,
+    /// Producer epoch.
+    pub producer_epoch: i16,
 }
 
 pub(crate) struct Shared {
@@ -229,9 +233,15 @@ impl Producer {
 
     /// Counters.
     pub fn stats(&self) -> ProducerStats {
+        let (outstanding, (producer_id, producer_epoch)) = {
+            let acc = self.shared.acc.lock();
+            (acc.outstanding(), acc.producer.unwrap_or((-1, -1)))
+        };
         ProducerStats {
+            producer_id,
+            producer_epoch,
             buffered_bytes: self.shared.buffered.load(Ordering::Relaxed),
-            outstanding: self.shared.acc.lock().outstanding(),
+            outstanding,
             requests: self.shared.cluster.requests_sent(Purpose::Produce),
             max_in_flight: self.shared.cluster.max_in_flight_seen(Purpose::Produce),
             retries: self.shared.retries.load(Ordering::Relaxed),

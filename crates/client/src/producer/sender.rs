@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use kafka_protocol::messages::ProduceResponse;
+use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, ProducerId};
 use nkafka_protocol::error::ErrorCode;
 use nkafka_protocol::produce::{self, ProduceRequestBuilder};
 use tokio::sync::mpsc;
@@ -30,6 +30,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut refreshing: Option<tokio::task::JoinHandle<()>> = None;
     let mut attempt: u64 = 0;
     let mut sinks: HashMap<i32, mpsc::UnboundedSender<Drained>> = HashMap::new();
+    let mut producer_id_busy: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         if shared.stopped.load(Ordering::Acquire) {
             break;
@@ -38,6 +39,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let buffer_pressure = shared.buffered.load(Ordering::Relaxed) * 10 >= cfg.buffer_memory * 9;
         let work = shared.acc.lock().collect(now, buffer_pressure);
         shared.push_reports(work.failed);
+        if work.need_producer_id && producer_id_busy.as_ref().is_none_or(|h| h.is_finished()) {
+            producer_id_busy = Some(tokio::spawn(init_producer_id(shared.clone())));
+        }
         for req in work.requests {
             let broker = req.broker;
             let tx = sinks.entry(broker).or_insert_with(|| {
@@ -48,7 +52,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             // The accumulator allows at most maxInFlight requests per broker, so this
             // queue stays short.
             if let Err(mpsc::error::SendError(req)) = tx.send(req) {
-                settle(&shared, req, Err(Error::new(Kind::Internal, "produce sink stopped")));
+                settle(
+                    &shared,
+                    req,
+                    Err(Error::new(Kind::Internal, "produce sink stopped")),
+                    false,
+                );
             }
         }
 
@@ -117,32 +126,44 @@ type Response = Pin<Box<dyn Future<Output = Result<Option<ProduceResponse>>> + S
 /// Writes one broker's requests in drain order; awaits their responses concurrently.
 async fn sink(shared: Arc<Shared>, broker: i32, mut rx: mpsc::UnboundedReceiver<Drained>) {
     while let Some(mut req) = rx.recv().await {
+        let mut failed = None;
         for b in &mut req.batches {
-            b.finalize();
+            if let Err(e) = b.finalize(shared.cfg.compression, shared.cfg.compression_level) {
+                failed = Some(e);
+            }
+        }
+        if let Some(e) = failed {
+            settle(&shared, req, Err(e), false);
+            continue;
         }
         match start_request(&shared, broker, &req.batches).await {
             Ok(response) => {
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let result = response.await;
-                    settle(&shared, req, result);
+                    settle(&shared, req, result, true);
                 });
             }
-            Err(e) => settle(&shared, req, Err(e)),
+            Err(e) => settle(&shared, req, Err(e), false),
         }
     }
 }
 
 /// Settles the batches of a finished request: report them, or requeue them for a retry.
-fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>) {
+///
+/// `written`: the request reached the connection's writer, so a connection error or
+/// timeout leaves its batches' outcome unknown.
+fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>, written: bool) {
     let Drained { broker, batches } = req;
+    let ambiguous = written && matches!(&result, Err(e) if matches!(e.kind, Kind::Network | Kind::RequestTimeout));
     let now = Instant::now();
     let mut reports = Vec::with_capacity(batches.len());
     let mut need_metadata = false;
     {
         let mut acc = shared.acc.lock();
         acc.request_done(broker);
-        for b in batches {
+        for mut b in batches {
+            b.ambiguous |= ambiguous;
             let name = acc.topic_name(b.topic);
             let outcome = match &result {
                 Err(e) => Outcome::Failed(e.clone()),
@@ -159,6 +180,35 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                 } => {
                     acc.finish_batch(&b, true);
                     reports.push(b.into_report(base_offset, log_append_time, None));
+                }
+                Outcome::Failed(err) if acc.is_idempotent() && idempotence_error(&err).is_some() => {
+                    let err = err.with_partition(&name, b.partition);
+                    match idempotence_error(&err).expect("checked") {
+                        // The broker already has it (a retry of a write that succeeded).
+                        IdempotenceError::Duplicate => {
+                            acc.finish_batch(&b, true);
+                            reports.push(b.into_report(-1, -1, None));
+                        }
+                        IdempotenceError::OutOfOrder if acc.has_earlier_unsettled(&b) => {
+                            // An earlier batch of the partition is being retried: resend
+                            // this one after it, with the same sequence.
+                            shared.retries.fetch_add(1, Ordering::Relaxed);
+                            acc.requeue(b, now);
+                        }
+                        IdempotenceError::OutOfOrder | IdempotenceError::UnknownProducer => {
+                            // The broker lost this producer's state: bump the epoch
+                            // (KIP-360) once nothing is in flight, then resend with fresh
+                            // sequences (or fail it if it may already be in the log).
+                            acc.bump_needed = true;
+                            shared.retries.fetch_add(1, Ordering::Relaxed);
+                            acc.requeue(b, now);
+                        }
+                        IdempotenceError::Fenced => {
+                            acc.fatal = Some(err.clone());
+                            acc.finish_batch(&b, false);
+                            reports.push(b.into_report(-1, -1, Some(err)));
+                        }
+                    }
                 }
                 Outcome::Failed(err) => {
                     let err = err.with_partition(&name, b.partition);
@@ -191,6 +241,89 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
         shared.metadata_wanted.store(true, Ordering::Release);
     }
     shared.wake.notify_one();
+}
+
+/// Errors the idempotent producer handles itself (Java's TransactionManager rules).
+enum IdempotenceError {
+    Duplicate,
+    OutOfOrder,
+    UnknownProducer,
+    Fenced,
+}
+
+fn idempotence_error(err: &Error) -> Option<IdempotenceError> {
+    match err.kind {
+        Kind::Broker(c) if c == ErrorCode::DUPLICATE_SEQUENCE_NUMBER => Some(IdempotenceError::Duplicate),
+        Kind::Broker(c) if c == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => Some(IdempotenceError::OutOfOrder),
+        Kind::Broker(c) if c == ErrorCode::UNKNOWN_PRODUCER_ID => Some(IdempotenceError::UnknownProducer),
+        Kind::Broker(c) if c == ErrorCode::INVALID_PRODUCER_EPOCH || c == ErrorCode::PRODUCER_FENCED => {
+            Some(IdempotenceError::Fenced)
+        }
+        _ => None,
+    }
+}
+
+/// Asks for a producer id (first use) or a new epoch of the current one (KIP-360 bump),
+/// retrying retriable errors with backoff, then lets the sender go on.
+async fn init_producer_id(shared: Arc<Shared>) {
+    let mut attempt = 0u32;
+    loop {
+        if shared.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        let current = shared.acc.lock().producer;
+        match request_producer_id(&shared, current).await {
+            Ok((id, epoch)) => {
+                let mut failed = Vec::new();
+                shared.acc.lock().set_producer(id, epoch, &mut failed);
+                shared.push_reports(failed);
+                shared.wake.notify_one();
+                return;
+            }
+            Err(e) if !e.retriable() && !matches!(e.kind, Kind::Broker(_)) => {
+                // Unreachable cluster or protocol problem: keep trying; records time out
+                // by deliveryTimeoutMs meanwhile.
+                let _ = e;
+            }
+            Err(e) if matches!(e.kind, Kind::Broker(c) if !c.is_retriable()) => {
+                shared.acc.lock().fatal = Some(e);
+                shared.wake.notify_one();
+                return;
+            }
+            Err(_) => {}
+        }
+        let wait = ClientConfig::backoff(
+            shared.cfg.client.retry_backoff,
+            shared.cfg.client.retry_backoff_max,
+            attempt,
+            11,
+        );
+        attempt = attempt.saturating_add(1);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn request_producer_id(shared: &Shared, current: Option<(i64, i16)>) -> Result<(i64, i16)> {
+    let deadline = Instant::now() + shared.cfg.client.request_timeout;
+    let conn = shared.cluster.any_connection(deadline).await?;
+    let version = conn
+        .versions()
+        .pick_for::<InitProducerIdRequest>(ApiKey::InitProducerId)?;
+    let mut req = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(i32::MAX);
+    // KIP-360 (v3+): ask for the next epoch of the same producer id.
+    if let (Some((id, epoch)), true) = (current, version >= 3) {
+        req = req.with_producer_id(ProducerId(id)).with_producer_epoch(epoch);
+    }
+    let resp: InitProducerIdResponse = conn
+        .call(ApiKey::InitProducerId, &req, version, shared.cfg.client.request_timeout)
+        .await?;
+    let code = ErrorCode(resp.error_code);
+    if !code.is_ok() {
+        return Err(Error::broker(code, None));
+    }
+    Ok((resp.producer_id.0, resp.producer_epoch))
 }
 
 /// Errors after which the leader we used is probably wrong.

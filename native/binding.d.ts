@@ -100,6 +100,16 @@ export declare class BindingProducer {
   flush(timeoutMs: number): Promise<BindingError | null>
   /** Flushes within the timeout, then fails what is left and closes connections. */
   close(timeoutMs: number): Promise<BindingError | null>
+  /** Registers the transactional id (fences older producers with it). */
+  initTransactions(timeoutMs: number): Promise<BindingError | null>
+  /** Opens a transaction. */
+  beginTransaction(): void
+  /** Adds a consumer's offsets to the open transaction. */
+  sendOffsetsToTransaction(offsets: Array<BindingOffset>, group: BindingGroupMetadata, timeoutMs: number): Promise<BindingError | null>
+  /** Commits the open transaction. */
+  commitTransaction(timeoutMs: number): Promise<BindingError | null>
+  /** Aborts the open (or failed) transaction. */
+  abortTransaction(timeoutMs: number): Promise<BindingError | null>
   /** Fetches metadata: proves the cluster is reachable and describes it. */
   connect(): Promise<BindingClusterResult>
   /** Counters. */
@@ -307,6 +317,8 @@ export interface BindingProducerConfig {
   /** 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. */
   compressionType?: string
   compressionLevel?: number
+  transactionalId?: string
+  transactionTimeoutMs?: number
 }
 
 /** Counters from `stats()`. */

@@ -67,6 +67,10 @@ export interface ProducerConfig extends ClientConfig {
   compressionType?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
   /** Codec level: gzip 1-9, lz4 1-17, zstd -131072..22. Default: the codec's (Java's). */
   compressionLevel?: number
+  /** Enables transactions (exactly-once); implies idempotence and acks 'all'. */
+  transactionalId?: string
+  /** How long the coordinator lets a transaction stay open. Default 60000. */
+  transactionTimeoutMs?: number
 }
 
 const CLIENT_NUMBER_KEYS = [
@@ -99,6 +103,8 @@ const PRODUCER_KEYS = new Set<string>([
   'enableIdempotence',
   'compressionType',
   'compressionLevel',
+  'transactionalId',
+  'transactionTimeoutMs',
 ])
 
 function checkKeys(config: object, known: Set<string>): void {
@@ -194,5 +200,12 @@ export function toBindingProducerConfig(config: ProducerConfig): BindingProducer
   }
   const level = num(c, 'compressionLevel')
   if (level !== undefined) out.compressionLevel = level
+  const tid = c.transactionalId
+  if (tid !== undefined) {
+    if (typeof tid !== 'string') throw invalidConfig('transactionalId', `expected a string, got ${describe(tid)}`)
+    out.transactionalId = tid
+  }
+  const tto = num(c, 'transactionTimeoutMs')
+  if (tto !== undefined) out.transactionTimeoutMs = tto
   return out
 }

@@ -266,6 +266,77 @@ export class Producer {
     if (err) throw KafkaError.fromBinding(err)
   }
 
+  /**
+   * Registers `transactionalId` with its coordinator. Fences any older producer with the
+   * same id (its next call fails with PRODUCER_FENCED) and aborts its open transaction.
+   */
+  async initTransactions(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    this.ensureOpen()
+    checkTimeout(timeoutMs)
+    const err = await this.binding.initTransactions(timeoutMs)
+    if (err) throw KafkaError.fromBinding(err)
+  }
+
+  /** Opens a transaction: what is produced until commit or abort belongs to it. */
+  beginTransaction(): void {
+    this.ensureOpen()
+    try {
+      this.binding.beginTransaction()
+    } catch (e) {
+      throw KafkaError.fromThrown(e)
+    }
+  }
+
+  /**
+   * Commits a consumer's offsets as part of the transaction (consume-transform-produce).
+   * `group` is `consumer.groupMetadata()`; a stale generation is fenced (KIP-447).
+   */
+  async sendOffsetsToTransaction(
+    offsets: Array<{ topic: string; partition: number; offset: bigint | number; metadata?: string }>,
+    group: { groupId: string; memberId: string; generationId: number; groupInstanceId?: string | null } | null,
+    timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS,
+  ): Promise<void> {
+    this.ensureOpen()
+    if (!group || typeof group.groupId !== 'string')
+      throw invalidArgument('sendOffsetsToTransaction needs the consumer group metadata (consumer.groupMetadata())')
+    if (!Array.isArray(offsets)) throw invalidArgument(`offsets must be an array, got ${describe(offsets)}`)
+    const list = offsets.map((o, i) => {
+      const n = typeof o.offset === 'bigint' ? Number(o.offset) : o.offset
+      if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`offsets[${i}].offset must be a non-negative integer`)
+      return { topic: o.topic, partition: o.partition, offset: n, ...(o.metadata !== undefined ? { metadata: o.metadata } : {}) }
+    })
+    const err = await this.binding.sendOffsetsToTransaction(
+      list,
+      {
+        groupId: group.groupId,
+        memberId: group.memberId,
+        generationId: group.generationId,
+        groupInstanceId: group.groupInstanceId ?? undefined,
+      },
+      timeoutMs,
+    )
+    if (err) throw KafkaError.fromBinding(err)
+  }
+
+  /**
+   * Sends everything produced in the transaction and commits it. If a record failed, the
+   * transaction cannot commit: this rejects, and the app must `abortTransaction()`.
+   */
+  async commitTransaction(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    this.ensureOpen()
+    checkTimeout(timeoutMs)
+    const err = await this.binding.commitTransaction(timeoutMs)
+    if (err) throw KafkaError.fromBinding(err)
+  }
+
+  /** Aborts the transaction: unsent records fail with TRANSACTION_ABORTED; written ones are hidden from read_committed readers. */
+  async abortTransaction(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    this.ensureOpen()
+    checkTimeout(timeoutMs)
+    const err = await this.binding.abortTransaction(timeoutMs)
+    if (err) throw KafkaError.fromBinding(err)
+  }
+
   /** Counters. */
   stats(): ProducerStats {
     const s = this.binding.stats()

@@ -208,6 +208,10 @@ pub struct ProducerConfig {
     pub compression: crate::protocol::record_batch::Compression,
     /// Codec level (gzip 1-9, lz4 1-17, zstd -131072..22); `None` for the codec default.
     pub compression_level: Option<i32>,
+    /// Transactional id: enables transactions (and requires idempotence).
+    pub transactional_id: Option<String>,
+    /// How long the coordinator lets a transaction stay open (Java default 60 s).
+    pub transaction_timeout: Duration,
 }
 
 /// Default `batchSize`. The Java default (16 KiB) makes a request per ~150 small records,
@@ -233,6 +237,8 @@ impl ProducerConfig {
             enable_idempotence: None,
             compression: crate::protocol::record_batch::Compression::None,
             compression_level: None,
+            transactional_id: None,
+            transaction_timeout: Duration::from_millis(60_000),
         }
     }
 
@@ -263,7 +269,19 @@ impl ProducerConfig {
                 ),
             ));
         }
-        if self.enable_idempotence == Some(true) {
+        if let Some(t) = &self.transactional_id {
+            if t.is_empty() {
+                return Err(Error::config("transactionalId", "must not be empty"));
+            }
+            if self.enable_idempotence == Some(false) {
+                return Err(Error::config(
+                    "enableIdempotence",
+                    "must not be false with a transactionalId",
+                ));
+            }
+            positive("transactionTimeoutMs", self.transaction_timeout)?;
+        }
+        if self.enable_idempotence == Some(true) || self.transactional_id.is_some() {
             // Explicitly enabled: conflicts are errors naming the keys (Java's rule).
             if self.acks != Acks::All {
                 return Err(Error::config(
@@ -294,6 +312,9 @@ impl ProducerConfig {
     /// Whether the producer is idempotent: explicitly, or by default when nothing
     /// conflicts (acks all, retries > 0, at most 5 in flight).
     pub fn idempotent(&self) -> bool {
+        if self.transactional_id.is_some() {
+            return true;
+        }
         match self.enable_idempotence {
             Some(v) => v,
             None => self.acks == Acks::All && self.retries > 0 && self.max_in_flight <= 5,

@@ -38,6 +38,8 @@ pub enum Kind {
     UnsupportedVersion,
     /// A partition has no committed offset and `autoOffsetReset` is 'none'.
     NoOffset,
+    /// The record's transaction was aborted before it was sent.
+    TransactionAborted,
     /// A bug in nkafka (a caught panic, a broken invariant).
     Internal,
 }
@@ -129,6 +131,7 @@ impl Error {
             Kind::RecordTooLarge => "MESSAGE_TOO_LARGE",
             Kind::UnsupportedVersion => "UNSUPPORTED_VERSION",
             Kind::NoOffset => "NO_OFFSET_FOR_PARTITION",
+            Kind::TransactionAborted => "TRANSACTION_ABORTED",
             Kind::Internal => "INTERNAL",
         }
     }

@@ -46,6 +46,8 @@ pub struct BindingProducerConfig {
     /// 'none', 'gzip', 'snappy', 'lz4' or 'zstd'.
     pub compression_type: Option<String>,
     pub compression_level: Option<f64>,
+    pub transactional_id: Option<String>,
+    pub transaction_timeout_ms: Option<f64>,
 }
 
 fn int(key: &str, v: Option<f64>, default: u64, max: u64) -> Result<u64, Error> {
@@ -154,6 +156,12 @@ impl BindingProducerConfig {
             enable_idempotence: self.enable_idempotence,
             compression,
             compression_level: self.compression_level.map(|l| l as i32),
+            transactional_id: self.transactional_id.clone(),
+            transaction_timeout: ms(
+                "transactionTimeoutMs",
+                self.transaction_timeout_ms,
+                d.transaction_timeout,
+            )?,
             client: d.client,
         };
         c.validate()?;

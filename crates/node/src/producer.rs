@@ -645,6 +645,83 @@ impl BindingProducer {
         env.spawn_future(async move { Ok(p.close(t).await.err().as_ref().map(BindingError::from)) })
     }
 
+    /// Registers the transactional id (fences older producers with it).
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingError | null>")]
+    pub fn init_transactions<'e>(
+        &self,
+        env: &'e Env,
+        timeout_ms: f64,
+    ) -> napi::Result<PromiseRaw<'e, Option<BindingError>>> {
+        let p = self.inner.clone();
+        let t = Duration::from_millis(timeout_ms.max(0.0) as u64);
+        env.spawn_future(async move { Ok(p.init_transactions(t).await.err().as_ref().map(BindingError::from)) })
+    }
+
+    /// Opens a transaction.
+    #[napi(catch_unwind)]
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.inner.begin_transaction().map_err(to_napi)
+    }
+
+    /// Adds a consumer's offsets to the open transaction.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingError | null>")]
+    pub fn send_offsets_to_transaction<'e>(
+        &self,
+        env: &'e Env,
+        offsets: Vec<crate::consumer::BindingOffset>,
+        group: crate::consumer::BindingGroupMetadata,
+        timeout_ms: f64,
+    ) -> napi::Result<PromiseRaw<'e, Option<BindingError>>> {
+        let p = self.inner.clone();
+        let t = Duration::from_millis(timeout_ms.max(0.0) as u64);
+        let offsets = offsets
+            .into_iter()
+            .map(|o| nkafka_client::types::OffsetAndMetadata {
+                tp: nkafka_client::types::TopicPartition::new(o.topic, o.partition),
+                offset: o.offset as i64,
+                leader_epoch: o.leader_epoch.unwrap_or(-1),
+                metadata: o.metadata,
+            })
+            .collect();
+        let group = nkafka_client::group::GroupMetadata {
+            group_id: group.group_id,
+            member_id: group.member_id,
+            generation_id: group.generation_id,
+            group_instance_id: group.group_instance_id,
+        };
+        env.spawn_future(async move {
+            Ok(p.send_offsets_to_transaction(offsets, group, t)
+                .await
+                .err()
+                .as_ref()
+                .map(BindingError::from))
+        })
+    }
+
+    /// Commits the open transaction.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingError | null>")]
+    pub fn commit_transaction<'e>(
+        &self,
+        env: &'e Env,
+        timeout_ms: f64,
+    ) -> napi::Result<PromiseRaw<'e, Option<BindingError>>> {
+        let p = self.inner.clone();
+        let t = Duration::from_millis(timeout_ms.max(0.0) as u64);
+        env.spawn_future(async move { Ok(p.commit_transaction(t).await.err().as_ref().map(BindingError::from)) })
+    }
+
+    /// Aborts the open (or failed) transaction.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingError | null>")]
+    pub fn abort_transaction<'e>(
+        &self,
+        env: &'e Env,
+        timeout_ms: f64,
+    ) -> napi::Result<PromiseRaw<'e, Option<BindingError>>> {
+        let p = self.inner.clone();
+        let t = Duration::from_millis(timeout_ms.max(0.0) as u64);
+        env.spawn_future(async move { Ok(p.abort_transaction(t).await.err().as_ref().map(BindingError::from)) })
+    }
+
     /// Fetches metadata: proves the cluster is reachable and describes it.
     #[napi(catch_unwind, ts_return_type = "Promise<BindingClusterResult>")]
     pub fn connect<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, BindingClusterResult>> {

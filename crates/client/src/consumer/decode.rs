@@ -112,7 +112,9 @@ pub fn decode_partition(
                 continue;
             }
         }
-        if h.is_control() {
+        // Control batches carry markers, not records; compaction can leave batches with
+        // no records (and an empty, undecompressable section), which Java skips too.
+        if h.is_control() || h.record_count == 0 {
             continue;
         }
         let data = records_data(&batch, records, max_inflate)?;

@@ -16,10 +16,13 @@ use crate::config::ClientConfig;
 use crate::conn::Connection;
 use crate::error::{Error, Kind, Result};
 
-/// The coordinator of one group, shared by the membership task and commits.
+/// The coordinator of one group (or, with `key_type` 1, one transactional id), shared by
+/// the membership task and commits.
 pub(crate) struct Coordinator {
     cluster: Arc<Cluster>,
     group_id: String,
+    /// FindCoordinator key type: 0 group, 1 transaction.
+    key_type: i8,
     node: Mutex<Option<i32>>,
     /// One FindCoordinator at a time; later callers reuse its answer.
     lookup: tokio::sync::Mutex<()>,
@@ -34,8 +37,18 @@ fn remaining(deadline: Instant) -> Duration {
 
 impl Coordinator {
     pub fn new(cluster: Arc<Cluster>, group_id: String) -> Self {
+        Self::with_key_type(cluster, group_id, 0)
+    }
+
+    /// The transaction coordinator of a transactional id (FindCoordinator key type 1).
+    pub fn for_transaction(cluster: Arc<Cluster>, transactional_id: String) -> Self {
+        Self::with_key_type(cluster, transactional_id, 1)
+    }
+
+    fn with_key_type(cluster: Arc<Cluster>, group_id: String, key_type: i8) -> Self {
         Coordinator {
             cluster,
+            key_type,
             group_id,
             node: Mutex::new(None),
             lookup: tokio::sync::Mutex::new(()),
@@ -142,11 +155,15 @@ impl Coordinator {
             .versions()
             .pick_for::<FindCoordinatorRequest>(ApiKey::FindCoordinator)?;
         let key = StrBytes::from_string(self.group_id.clone());
-        // key_type 0 = group. v4+ batches keys (KIP-699); we ask for one.
+        // v4+ batches keys (KIP-699); we ask for one. v0 knows only groups.
         let req = if version >= 4 {
             FindCoordinatorRequest::default()
-                .with_key_type(0)
+                .with_key_type(self.key_type)
                 .with_coordinator_keys(vec![key])
+        } else if version >= 1 {
+            FindCoordinatorRequest::default()
+                .with_key(key)
+                .with_key_type(self.key_type)
         } else {
             FindCoordinatorRequest::default().with_key(key)
         };

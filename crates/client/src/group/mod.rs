@@ -34,7 +34,7 @@
 //! `pkg/kgo/consumer_group.go`.
 
 pub mod assignor;
-mod coordinator;
+pub(crate) mod coordinator;
 mod member;
 mod offsets;
 pub mod wire;

@@ -10,7 +10,7 @@
 //! A batch only holds records of one epoch, so closing an epoch can make its batches ready
 //! at once while records produced after the flush started keep lingering normally.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -280,6 +280,8 @@ pub(crate) struct Work {
     pub idle: bool,
     /// The idempotent producer needs InitProducerId (first use or an epoch bump).
     pub need_producer_id: bool,
+    /// Transactions: partitions to add to the open transaction before sending to them.
+    pub add_partitions: Vec<(u32, i32)>,
 }
 
 fn earliest(a: Option<Instant>, b: Instant) -> Option<Instant> {
@@ -323,6 +325,18 @@ pub(crate) struct Accumulator {
     pub bump_needed: bool,
     /// A fatal producer error (fenced epoch): every record fails with it.
     pub fatal: Option<Error>,
+    /// Transactions: records are accepted only while one is open.
+    pub transactional: bool,
+    pub txn_open: bool,
+    /// Partitions the coordinator knows are in the open transaction.
+    pub txn_added: HashSet<(u32, i32)>,
+    /// Something was added to the transaction on the coordinator (EndTxn needed).
+    pub txn_started: bool,
+    /// The first error that failed the open transaction (the app must abort).
+    pub txn_error: Option<Error>,
+    /// Counts transactions, so an AddPartitionsToTxn answer for an earlier (aborted)
+    /// transaction is recognized and ignored.
+    pub txn_generation: u64,
 }
 
 impl Accumulator {
@@ -353,6 +367,12 @@ impl Accumulator {
             producer: None,
             bump_needed: false,
             fatal: None,
+            transactional: cfg.transactional_id.is_some(),
+            txn_open: false,
+            txn_added: HashSet::new(),
+            txn_started: false,
+            txn_error: None,
+            txn_generation: 0,
         }
     }
 
@@ -398,6 +418,12 @@ impl Accumulator {
     /// Appends one record. Returns true when the sender should be woken (a batch filled,
     /// or a topic's metadata is needed).
     pub fn append(&mut self, topic_id: u32, rec: &Record<'_>, buffered: &AtomicUsize) -> Result<bool> {
+        if self.transactional && !self.txn_open {
+            return Err(Error::new(
+                Kind::Broker(ErrorCode::INVALID_TXN_STATE),
+                "INVALID_TXN_STATE: a transactional producer sends records only inside a transaction: call beginTransaction() first",
+            ));
+        }
         let wake = self.append_at(topic_id, rec, self.epoch, buffered, self.buffer_limit)?;
         self.current_outstanding += 1;
         Ok(wake)
@@ -820,6 +846,11 @@ impl Accumulator {
                 if p.in_flight >= p.in_flight_limit(self.max_in_flight, self.idempotent) {
                     continue;
                 }
+                if self.transactional && !self.txn_added.contains(&(tid as u32, pid as i32)) {
+                    // AddPartitionsToTxn first (sent by the sender).
+                    work.add_partitions.push((tid as u32, pid as i32));
+                    continue;
+                }
                 ready.entry(p.leader).or_default().push((tid as u32, pid));
             }
         }
@@ -828,7 +859,22 @@ impl Accumulator {
             self.fail_all(&err, &mut work.failed);
             return work;
         }
-        if self.idempotent && (self.producer.is_none() || self.bump_needed) {
+        if self.transactional && self.bump_needed {
+            // A transactional producer cannot reset sequences mid-transaction: the
+            // transaction fails and the app aborts (the Java client does the same).
+            self.bump_needed = false;
+            self.txn_error.get_or_insert_with(|| {
+                Error::new(
+                    Kind::Broker(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+                    "OUT_OF_ORDER_SEQUENCE_NUMBER: the broker lost this producer's sequence state; abort the transaction",
+                )
+            });
+        }
+        if self.transactional {
+            if self.producer.is_none() {
+                return work;
+            }
+        } else if self.idempotent && (self.producer.is_none() || self.bump_needed) {
             // Nothing is sent until InitProducerId answered; an epoch bump waits for the
             // requests in flight (KIP-360).
             work.need_producer_id = any && (self.producer.is_none() || self.in_flight_batches == 0);
@@ -884,7 +930,7 @@ impl Accumulator {
                         producer_id: id,
                         producer_epoch: epoch,
                         base_sequence: p.next_sequence,
-                        transactional: false,
+                        transactional: self.transactional,
                     };
                     // Sequences wrap at i32::MAX, as the broker expects.
                     p.next_sequence = ((p.next_sequence as i64 + b.count as i64) % (i32::MAX as i64 + 1)) as i32;
@@ -912,6 +958,27 @@ impl Accumulator {
             p.unsettled.remove(&b.seq);
             if accepted {
                 p.cautious = false;
+            }
+        }
+    }
+
+    /// Fails the batches waiting for `parts` (their AddPartitionsToTxn failed).
+    pub fn fail_partitions(&mut self, parts: &[(u32, i32)], err: &Error, failed: &mut Vec<BatchReport>) {
+        for &(t, p) in parts {
+            let name = self.topic_name(t);
+            let seq = self.next_seq;
+            let Some(ps) = self.partition_mut(t, p) else { continue };
+            let mut sealed = false;
+            if let Some(open) = ps.open.take() {
+                ps.queue.push_back(open.seal(t, p, seq));
+                sealed = true;
+            }
+            let batches: Vec<Batch> = ps.queue.drain(..).collect();
+            if sealed {
+                self.next_seq += 1;
+            }
+            for b in batches {
+                failed.push(b.into_report(-1, -1, Some(err.clone().with_partition(&name, p))));
             }
         }
     }

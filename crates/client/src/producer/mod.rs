@@ -9,6 +9,7 @@
 
 mod accumulator;
 mod sender;
+mod txn;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::cluster::{Cluster, Metadata, Purpose};
 use crate::config::ProducerConfig;
 use crate::error::{Error, Kind, Result};
 use accumulator::Accumulator;
+use nkafka_protocol::error::ErrorCode;
 
 /// Called (from any thread) when reports become available after the queue was empty.
 pub type ReportNotifier = Box<dyn Fn() + Send + Sync>;
@@ -65,6 +67,9 @@ pub(crate) struct Shared {
     stopped: AtomicBool,
     retries: AtomicUsize,
     metadata_wanted: AtomicBool,
+    /// Transactions, when `transactionalId` is set.
+    txn: Option<txn::TxnClient>,
+    phase: Mutex<txn::Phase>,
 }
 
 impl Shared {
@@ -95,7 +100,13 @@ impl Producer {
     pub fn new(cfg: ProducerConfig, notifier: ReportNotifier) -> Result<Producer> {
         cfg.validate()?;
         let cluster = Cluster::new(cfg.client.clone(), cfg.max_in_flight);
+        let txn = cfg
+            .transactional_id
+            .clone()
+            .map(|id| txn::TxnClient::new(cluster.clone(), id, cfg.transaction_timeout));
         let shared = Arc::new(Shared {
+            txn,
+            phase: Mutex::new(txn::Phase::Uninitialized),
             acc: Mutex::new(Accumulator::new(&cfg)),
             cfg,
             cluster,
@@ -222,6 +233,222 @@ impl Producer {
         // In-flight requests fail fast on closed connections and report their batches.
         self.shared.cluster.close();
         flushed
+    }
+
+    fn txn(&self) -> Result<&txn::TxnClient> {
+        self.shared.txn.as_ref().ok_or_else(|| {
+            Error::new(
+                Kind::InvalidArgument,
+                "INVALID_ARGUMENT: transactions need a transactionalId in the producer config",
+            )
+        })
+    }
+
+    fn phase_error(&self, what: &str) -> Error {
+        match &*self.shared.phase.lock() {
+            txn::Phase::Fatal(e) => e.clone(),
+            txn::Phase::Abortable(e) => Error::new(
+                e.kind,
+                format!(
+                    "{what} is not possible: the transaction failed ({}); call abortTransaction()",
+                    e.message
+                ),
+            ),
+            txn::Phase::Uninitialized => Error::new(
+                Kind::Broker(ErrorCode::INVALID_TXN_STATE),
+                format!("INVALID_TXN_STATE: {what} needs initTransactions() first"),
+            ),
+            txn::Phase::Ready => Error::new(
+                Kind::Broker(ErrorCode::INVALID_TXN_STATE),
+                format!("INVALID_TXN_STATE: {what} needs an open transaction (beginTransaction())"),
+            ),
+            txn::Phase::Open => Error::new(
+                Kind::Broker(ErrorCode::INVALID_TXN_STATE),
+                format!("INVALID_TXN_STATE: {what} is not possible while a transaction is open"),
+            ),
+        }
+    }
+
+    fn fail_fatal(&self, e: &Error) -> bool {
+        if let Kind::Broker(c) = e.kind {
+            if txn::is_fatal(c) {
+                *self.shared.phase.lock() = txn::Phase::Fatal(e.clone());
+                self.shared.acc.lock().fatal = Some(e.clone());
+                self.shared.wake.notify_one();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Takes the producer id/epoch the coordinator handed out at a transaction's end
+    /// (transactions v2 bump the epoch every time); sequences start again at 0.
+    fn adopt_producer(&self, next: Option<(i64, i16)>) {
+        if let Some((id, epoch)) = next {
+            let mut failed = Vec::new();
+            self.shared.acc.lock().set_producer(id, epoch, &mut failed);
+            self.shared.push_reports(failed);
+        }
+    }
+
+    /// Registers the transactional id with its coordinator: a producer id and a new epoch,
+    /// which fences any older producer with the same id and aborts its open transaction.
+    pub async fn init_transactions(&self, timeout: Duration) -> Result<()> {
+        let txn = self.txn()?;
+        if *self.shared.phase.lock() != txn::Phase::Uninitialized {
+            return Err(self.phase_error("initTransactions()"));
+        }
+        let deadline = Instant::now() + timeout;
+        match txn.init_producer_id(deadline).await {
+            Ok((id, epoch)) => {
+                let mut failed = Vec::new();
+                self.shared.acc.lock().set_producer(id, epoch, &mut failed);
+                self.shared.push_reports(failed);
+                *self.shared.phase.lock() = txn::Phase::Ready;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail_fatal(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens a transaction: records produced from now on belong to it.
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.txn()?;
+        let mut phase = self.shared.phase.lock();
+        if *phase != txn::Phase::Ready {
+            drop(phase);
+            return Err(self.phase_error("beginTransaction()"));
+        }
+        *phase = txn::Phase::Open;
+        let mut acc = self.shared.acc.lock();
+        acc.txn_open = true;
+        acc.txn_generation += 1;
+        acc.txn_added.clear();
+        acc.txn_started = false;
+        acc.txn_error = None;
+        Ok(())
+    }
+
+    /// Adds a consumer's offsets to the open transaction (consume-transform-produce): they
+    /// are committed with it, and fenced if the consumer's generation is stale (KIP-447).
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: Vec<crate::types::OffsetAndMetadata>,
+        group: crate::group::GroupMetadata,
+        timeout: Duration,
+    ) -> Result<()> {
+        let txn = self.txn()?;
+        if *self.shared.phase.lock() != txn::Phase::Open {
+            return Err(self.phase_error("sendOffsetsToTransaction()"));
+        }
+        let producer = self
+            .shared
+            .acc
+            .lock()
+            .producer
+            .ok_or_else(|| self.phase_error("sendOffsetsToTransaction()"))?;
+        let r = txn
+            .send_offsets(producer, &offsets, &group, Instant::now() + timeout)
+            .await;
+        match r {
+            Ok(()) => {
+                self.shared.acc.lock().txn_started = true;
+                Ok(())
+            }
+            Err(e) => {
+                if !self.fail_fatal(&e) {
+                    *self.shared.phase.lock() = txn::Phase::Abortable(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends everything produced in the transaction, then commits it (EndTxn). If any
+    /// record failed, the transaction cannot commit: this fails and the app must abort.
+    pub async fn commit_transaction(&self, timeout: Duration) -> Result<()> {
+        let txn = self.txn()?;
+        if *self.shared.phase.lock() != txn::Phase::Open {
+            return Err(self.phase_error("commitTransaction()"));
+        }
+        let deadline = Instant::now() + timeout;
+        self.flush(timeout).await?;
+        let (producer, started, failed) = {
+            let mut acc = self.shared.acc.lock();
+            acc.txn_open = false;
+            (acc.producer, acc.txn_started, acc.txn_error.clone())
+        };
+        if let Some(e) = failed {
+            let e = Error::new(
+                e.kind,
+                format!("the transaction cannot commit: {}; call abortTransaction()", e.message),
+            );
+            *self.shared.phase.lock() = txn::Phase::Abortable(e.clone());
+            return Err(e);
+        }
+        if started {
+            let producer = producer.ok_or_else(|| self.phase_error("commitTransaction()"))?;
+            match txn.end(producer, true, deadline).await {
+                Ok(next) => self.adopt_producer(next),
+                Err(e) => {
+                    // The outcome is unknown: only an abort (or re-init) is safe now.
+                    if !self.fail_fatal(&e) {
+                        *self.shared.phase.lock() = txn::Phase::Abortable(e.clone());
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        *self.shared.phase.lock() = txn::Phase::Ready;
+        Ok(())
+    }
+
+    /// Aborts the transaction: records not sent yet fail with TRANSACTION_ABORTED, those
+    /// already written are marked aborted (read_committed consumers never see them).
+    pub async fn abort_transaction(&self, timeout: Duration) -> Result<()> {
+        let txn = self.txn()?;
+        {
+            let phase = self.shared.phase.lock();
+            if !matches!(*phase, txn::Phase::Open | txn::Phase::Abortable(_)) {
+                drop(phase);
+                return Err(self.phase_error("abortTransaction()"));
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        let mut failed = Vec::new();
+        {
+            let mut acc = self.shared.acc.lock();
+            acc.txn_open = false;
+            acc.fail_all(
+                &Error::new(
+                    Kind::TransactionAborted,
+                    "TRANSACTION_ABORTED: the transaction was aborted before the record was sent",
+                ),
+                &mut failed,
+            );
+        }
+        self.shared.push_reports(failed);
+        // Wait for requests in flight to settle before ending the transaction.
+        self.flush(timeout).await?;
+        let (producer, started) = {
+            let acc = self.shared.acc.lock();
+            (acc.producer, acc.txn_started)
+        };
+        if started {
+            let producer = producer.ok_or_else(|| self.phase_error("abortTransaction()"))?;
+            match txn.end(producer, false, deadline).await {
+                Ok(next) => self.adopt_producer(next),
+                Err(e) => {
+                    self.fail_fatal(&e);
+                    return Err(e);
+                }
+            }
+        }
+        *self.shared.phase.lock() = txn::Phase::Ready;
+        Ok(())
     }
 
     /// Fetches metadata for the topics in use (or just the brokers) to check the cluster

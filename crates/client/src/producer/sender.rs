@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::accumulator::{Batch, Drained};
-use super::Shared;
+use super::{txn, Shared};
 use crate::cluster::Purpose;
 use crate::config::{Acks, ClientConfig};
 use crate::error::{Error, Kind, Result};
@@ -31,6 +31,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut attempt: u64 = 0;
     let mut sinks: HashMap<i32, mpsc::UnboundedSender<Drained>> = HashMap::new();
     let mut producer_id_busy: Option<tokio::task::JoinHandle<()>> = None;
+    let mut adding: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         if shared.stopped.load(Ordering::Acquire) {
             break;
@@ -41,6 +42,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         shared.push_reports(work.failed);
         if work.need_producer_id && producer_id_busy.as_ref().is_none_or(|h| h.is_finished()) {
             producer_id_busy = Some(tokio::spawn(init_producer_id(shared.clone())));
+        }
+        if !work.add_partitions.is_empty() && adding.as_ref().is_none_or(|h| h.is_finished()) {
+            let mut parts = work.add_partitions;
+            parts.sort_unstable();
+            parts.dedup();
+            adding = Some(tokio::spawn(add_partitions(shared.clone(), parts)));
         }
         for req in work.requests {
             let broker = req.broker;
@@ -205,6 +212,9 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                         }
                         IdempotenceError::Fenced => {
                             acc.fatal = Some(err.clone());
+                            if shared.txn.is_some() {
+                                *shared.phase.lock() = txn::Phase::Fatal(err.clone());
+                            }
                             acc.finish_batch(&b, false);
                             reports.push(b.into_report(-1, -1, Some(err)));
                         }
@@ -230,6 +240,9 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                         acc.requeue(b, retry_at);
                     } else {
                         acc.finish_batch(&b, false);
+                        if b.fields.transactional {
+                            acc.txn_error.get_or_insert_with(|| err.clone());
+                        }
                         reports.push(b.into_report(-1, -1, Some(err)));
                     }
                 }
@@ -261,6 +274,48 @@ fn idempotence_error(err: &Error) -> Option<IdempotenceError> {
         }
         _ => None,
     }
+}
+
+/// Adds partitions to the open transaction, then lets their batches go.
+async fn add_partitions(shared: Arc<Shared>, parts: Vec<(u32, i32)>) {
+    let Some(txn) = shared.txn.as_ref() else { return };
+    let (producer, names, generation) = {
+        let acc = shared.acc.lock();
+        let names: Vec<(Arc<str>, i32)> = parts.iter().map(|&(t, p)| (acc.topic_name(t), p)).collect();
+        (acc.producer, names, acc.txn_generation)
+    };
+    let Some(producer) = producer else { return };
+    let deadline = Instant::now() + shared.cfg.client.request_timeout;
+    let result = txn.add_partitions(producer, &names, deadline).await;
+    let mut failed = Vec::new();
+    {
+        let mut acc = shared.acc.lock();
+        if acc.txn_generation != generation || !acc.txn_open {
+            // The transaction it was for has ended (aborted meanwhile): a stale answer,
+            // possibly a fencing error for the old epoch. Ignore it.
+            drop(acc);
+            shared.wake.notify_one();
+            return;
+        }
+        match result {
+            Ok(()) => {
+                acc.txn_added.extend(parts.iter().copied());
+                acc.txn_started = true;
+            }
+            Err(e) => {
+                if let Kind::Broker(c) = e.kind {
+                    if txn::is_fatal(c) {
+                        acc.fatal = Some(e.clone());
+                        *shared.phase.lock() = txn::Phase::Fatal(e.clone());
+                    }
+                }
+                acc.txn_error.get_or_insert_with(|| e.clone());
+                acc.fail_partitions(&parts, &e, &mut failed);
+            }
+        }
+    }
+    shared.push_reports(failed);
+    shared.wake.notify_one();
 }
 
 /// Asks for a producer id (first use) or a new epoch of the current one (KIP-360 bump),
@@ -365,10 +420,16 @@ async fn start_request(shared: &Shared, broker: i32, batches: &[Batch]) -> Resul
         order.iter().map(|t| acc.topic_name(*t)).collect()
     };
     let timeout_ms = cfg.client.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    // Transactional batches must name their transactional id (the broker checks it).
+    let transactional_id = if batches.iter().any(|b| b.fields.transactional) {
+        cfg.transactional_id.as_deref()
+    } else {
+        None
+    };
     let mut rb = ProduceRequestBuilder::new(
         version,
         Some(conn.client_id()),
-        None,
+        transactional_id,
         cfg.acks.wire(),
         timeout_ms,
         order.len(),

@@ -1,5 +1,5 @@
 //! Reads a topic partition from the start and prints the rate: the consumer's fetch path
-//! without JS. `cargo run --release -p nkafka-client --example consume -- <brokers> <topic> [n]`
+//! without JS. `cargo run --release -p nkafka-client --example consume -- <brokers> <topic> [n] [partitions]`
 
 use std::time::{Duration, Instant};
 
@@ -11,12 +11,14 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (brokers, topic) = (&args[1], &args[2]);
     let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let partitions: i32 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
     let mut cfg = ConsumerConfig::new(ClientConfig::new(
         parse_bootstrap(std::slice::from_ref(brokers)).unwrap(),
     ));
     cfg.auto_offset_reset = OffsetReset::Earliest;
     let c = Consumer::new(cfg).unwrap();
-    c.assign(vec![(topic.clone(), 0, None)]).unwrap();
+    c.assign((0..partitions).map(|p| (topic.clone(), p, None)).collect())
+        .unwrap();
     let t0 = Instant::now();
     let mut got = 0;
     let mut polls = 0;

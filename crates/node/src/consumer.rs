@@ -189,6 +189,10 @@ impl BindingConsumer {
         let mut first = 0u32;
         let mut data_start = 0usize;
         for b in &polled.batches {
+            let span = match (b.records.first(), b.records.last()) {
+                (Some(f), Some(l)) => (l.end - f.start) as usize,
+                _ => 0,
+            };
             batches.push(BindingPolledBatch {
                 topic: self.inner.topic_name(b.topic).to_string(),
                 partition: b.partition,
@@ -199,7 +203,7 @@ impl BindingConsumer {
                 data_start: data_start as f64,
             });
             first += b.records.len() as u32;
-            data_start += b.data.len();
+            data_start += span;
         }
         let events = polled.events.iter().map(event).collect();
         *self.pending.borrow_mut() = polled.batches;
@@ -216,7 +220,13 @@ impl BindingConsumer {
     pub fn take_poll_buffer(&self, env: Env) -> Result<Unknown<'_>> {
         let batches = std::mem::take(&mut *self.pending.borrow_mut());
         let rows: usize = batches.iter().map(|b| b.records.len()).sum();
-        let data: usize = batches.iter().map(|b| b.data.len()).sum();
+        // Only the bytes of the records handed over: a batch split across polls is not
+        // copied whole each time.
+        let span = |b: &FetchedBatch| match (b.records.first(), b.records.last()) {
+            (Some(f), Some(l)) => (f.start as usize, l.end as usize),
+            _ => (0, 0),
+        };
+        let data: usize = batches.iter().map(|b| span(b).1 - span(b).0).sum();
         let index_bytes = rows * INDEX_FIELDS * 8;
         let total = index_bytes + data;
         let mut raw: *mut std::ffi::c_void = ptr::null_mut();
@@ -237,16 +247,19 @@ impl BindingConsumer {
             let mut row = 0usize;
             let mut base = 0usize;
             for b in &batches {
-                area[base..base + b.data.len()].copy_from_slice(&b.data);
+                let (from, to) = span(b);
+                area[base..base + (to - from)].copy_from_slice(&b.data[from..to]);
+                // Positions in the batch become positions in `area`.
+                let shift = |pos: u32| (base + pos as usize - from) as f64;
                 for r in &b.records {
                     let fields = [
                         r.offset as f64,
                         r.timestamp as f64,
-                        (base + r.key_start as usize) as f64,
+                        shift(r.key_start),
                         r.key_len as f64,
-                        (base + r.value_start as usize) as f64,
+                        shift(r.value_start),
                         r.value_len as f64,
-                        (base + r.headers_start as usize) as f64,
+                        shift(r.headers_start),
                         r.header_count as f64,
                     ];
                     for (i, f) in fields.iter().enumerate() {
@@ -255,7 +268,7 @@ impl BindingConsumer {
                     }
                     row += 1;
                 }
-                base += b.data.len();
+                base += to - from;
             }
         }
         // SAFETY: value is an ArrayBuffer in this env.

@@ -11,6 +11,10 @@ use nkafka_protocol::DecodeError;
 /// Where one record's parts are in its batch's `data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordIndex {
+    /// Where the record's bytes start in `data` (its length varint).
+    pub start: u32,
+    /// Where they end.
+    pub end: u32,
     /// Absolute offset.
     pub offset: i64,
     /// Timestamp in ms (LogAppendTime when the batch uses it).
@@ -158,6 +162,7 @@ fn index_batch(
     let log_append = h.is_log_append_time();
     let mut r = Reader::new(&data);
     for _ in 0..count {
+        let record_start = r.position();
         let len = r.varint()?;
         if len < 0 {
             return Err(DecodeError::Invalid("negative record length"));
@@ -200,6 +205,8 @@ fn index_batch(
             continue;
         }
         records.push(RecordIndex {
+            start: record_start as u32,
+            end: (start + len as usize) as u32,
             offset,
             timestamp: if log_append {
                 h.max_timestamp

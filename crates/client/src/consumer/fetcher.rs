@@ -30,7 +30,7 @@ pub(crate) async fn run(shared: Arc<Shared>, broker: i32) {
         let changed = shared.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        let wanted = shared.state.lock().take_fetchable(broker, &shared.cfg);
+        let (wanted, held_back) = shared.state.lock().take_fetchable(broker, &shared.cfg);
         if wanted.is_empty() {
             tokio::select! {
                 _ = &mut changed => {}
@@ -38,7 +38,13 @@ pub(crate) async fn run(shared: Arc<Shared>, broker: i32) {
             }
             continue;
         }
-        match fetch_once(&shared, broker, &wanted).await {
+        // Short waits while a held-back partition has data to come (see take_fetchable).
+        let max_wait = if held_back {
+            shared.cfg.fetch_max_wait.min(SHORT_WAIT)
+        } else {
+            shared.cfg.fetch_max_wait
+        };
+        match fetch_once(&shared, broker, &wanted, max_wait).await {
             Ok(()) => failures = 0,
             Err(e) => {
                 shared.state.lock().fetch_failed(&wanted, &e);
@@ -57,7 +63,10 @@ pub(crate) async fn run(shared: Arc<Shared>, broker: i32) {
     }
 }
 
-async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted]) -> crate::Result<()> {
+/// Fetch wait while another partition of the broker waits for buffer room.
+const SHORT_WAIT: Duration = Duration::from_millis(10);
+
+async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted], max_wait: Duration) -> crate::Result<()> {
     let cfg = &shared.cfg;
     let conn = shared.cluster.connection(broker, Purpose::Fetch).await?;
     let version = conn
@@ -87,7 +96,7 @@ async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted]) -> cra
     }
     let req = FetchRequest::default()
         .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(cfg.fetch_max_wait.as_millis() as i32)
+        .with_max_wait_ms(max_wait.as_millis() as i32)
         .with_min_bytes(cfg.fetch_min_bytes as i32)
         .with_max_bytes(cfg.fetch_max_bytes as i32)
         .with_isolation_level(i8::from(cfg.read_committed))
@@ -95,7 +104,7 @@ async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted]) -> cra
         .with_session_epoch(-1)
         .with_topics(topics)
         .with_rack_id(StrBytes::from_string(cfg.client_rack.clone().unwrap_or_default()));
-    let timeout = cfg.client.request_timeout + cfg.fetch_max_wait;
+    let timeout = cfg.client.request_timeout + max_wait;
     let resp: FetchResponse = conn.call(ApiKey::Fetch, &req, version, timeout).await?;
     let top = ErrorCode(resp.error_code);
     if !top.is_ok() {

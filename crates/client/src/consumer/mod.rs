@@ -143,18 +143,25 @@ impl State {
         }
     }
 
-    /// Partitions led by `broker` that can be fetched now; marks them in flight.
-    pub(crate) fn take_fetchable(&mut self, broker: i32, cfg: &ConsumerConfig) -> Vec<FetchWanted> {
+    /// Partitions led by `broker` that can be fetched now; marks them in flight. The flag
+    /// says whether another partition of this broker is held back by its prefetch buffer
+    /// while more data is known to be in its log: then the fetch must not long-poll, or
+    /// that partition would wait behind it for fetchMaxWaitMs once the app drained it.
+    pub(crate) fn take_fetchable(&mut self, broker: i32, cfg: &ConsumerConfig) -> (Vec<FetchWanted>, bool) {
         if self.queued_bytes >= cfg.fetch_max_bytes {
-            return Vec::new();
+            return (Vec::new(), false);
         }
         let mut out = Vec::new();
+        let mut held_back = false;
         for (&(topic, partition), p) in self.parts.iter_mut() {
-            if p.leader != broker || p.paused || p.failed || p.in_flight || p.buffered >= cfg.max_partition_fetch_bytes
-            {
+            if p.leader != broker || p.paused || p.failed || p.in_flight {
                 continue;
             }
             let Some(position) = p.position else { continue };
+            if p.buffered >= cfg.max_partition_fetch_bytes {
+                held_back |= p.high_watermark < 0 || position < p.high_watermark;
+                continue;
+            }
             p.in_flight = true;
             out.push(FetchWanted {
                 topic,
@@ -165,7 +172,7 @@ impl State {
                 version: p.version,
             });
         }
-        out
+        (out, held_back)
     }
 
     /// A fetch failed as a whole (connection): its partitions can be fetched again.
@@ -543,7 +550,10 @@ impl Consumer {
     /// Waits until records or events are queued, or `timeout` passes. True when there is
     /// something to poll.
     pub async fn wait_for_data(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        self.wait_for_data_inner(Instant::now() + timeout).await
+    }
+
+    async fn wait_for_data_inner(&self, deadline: Instant) -> bool {
         loop {
             let ready = self.shared.data_ready.notified();
             tokio::pin!(ready);

@@ -213,11 +213,13 @@ pub(crate) struct PartitionState {
     open: Option<OpenBatch>,
     queue: VecDeque<Batch>,
     pub in_flight: usize,
-    /// One batch in flight at a time until the partition's leader has accepted a batch,
-    /// and again after any retriable failure. Without producer sequence numbers, a batch
+    /// One batch in flight at a time until the partition's leader has accepted a batch
+    /// (of this producer id and epoch), and again after any retriable failure. A batch
     /// that fails while a later one succeeds would reorder the partition; such partial
     /// failures happen when the partition's state is changing (a fresh topic whose
-    /// leader is still loading, a leader move), which is exactly when this holds.
+    /// leader is still loading, a leader move), which is exactly when this holds. Even
+    /// the idempotent producer needs it: a broker accepts any first sequence from a
+    /// producer it has no state for.
     cautious: bool,
     /// Idempotence: sequence of the next record without one.
     next_sequence: i32,
@@ -843,7 +845,7 @@ impl Accumulator {
                     work.need_metadata = true;
                     continue;
                 }
-                if p.in_flight >= p.in_flight_limit(self.max_in_flight, self.idempotent) {
+                if p.in_flight >= p.in_flight_limit(self.max_in_flight) {
                     continue;
                 }
                 if self.transactional && !self.txn_added.contains(&(tid as u32, pid as i32)) {
@@ -910,7 +912,7 @@ impl Accumulator {
                 continue;
             };
             let p = &mut ps[pid];
-            if p.in_flight >= p.in_flight_limit(self.max_in_flight, self.idempotent) {
+            if p.in_flight >= p.in_flight_limit(self.max_in_flight) {
                 continue;
             }
             let Some(front) = p.queue.front() else { continue };
@@ -1013,6 +1015,8 @@ impl Accumulator {
             for (pid, p) in parts.iter_mut().enumerate() {
                 p.next_sequence = 0;
                 p.unsettled.clear();
+                // A new producer id or epoch: the broker has no state for it yet.
+                p.cautious = true;
                 let mut keep = VecDeque::with_capacity(p.queue.len());
                 for mut b in p.queue.drain(..) {
                     if b.fields.base_sequence >= 0 && b.ambiguous {
@@ -1035,7 +1039,12 @@ impl Accumulator {
     /// A batch goes back to the head of its partition's queue, before newer batches, in
     /// its original order, to be retried at `retry_at`.
     pub fn requeue(&mut self, mut b: Batch, retry_at: Instant) {
-        self.finish_batch(&b, false);
+        // Out of flight, but not settled: it keeps its sequence, and a later batch's
+        // OUT_OF_ORDER_SEQUENCE_NUMBER is explained by it.
+        self.in_flight_batches = self.in_flight_batches.saturating_sub(1);
+        if let Some(p) = self.partition_mut(b.topic, b.partition) {
+            p.in_flight = p.in_flight.saturating_sub(1);
+        }
         b.attempts += 1;
         b.retry_at = Some(retry_at);
         if let Some(p) = self.partition_mut(b.topic, b.partition) {
@@ -1087,10 +1096,11 @@ impl Accumulator {
 }
 
 impl PartitionState {
-    /// Batches allowed in flight. With sequence numbers the broker itself rejects
-    /// anything out of order, so caution is only needed without idempotence.
-    fn in_flight_limit(&self, max: usize, idempotent: bool) -> usize {
-        if self.cautious && !idempotent {
+    /// Batches allowed in flight. Sequence numbers do not make caution unnecessary: a
+    /// broker accepts any first sequence from a producer it has no state for (KIP-360's
+    /// leniency), so a second batch could land before a first one that failed.
+    fn in_flight_limit(&self, max: usize) -> usize {
+        if self.cautious {
             1
         } else {
             max

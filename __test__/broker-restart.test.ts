@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { type DeliveryReport, KafkaError, Producer } from '../ts/index'
+import { Consumer, type DeliveryReport, KafkaError, Producer } from '../ts/index'
 import { brokers, createTopic, kafkaScript, uniqueTopic } from './helpers'
 
 /**
@@ -77,5 +77,58 @@ describe('broker killed and restarted mid-stream', () => {
     console.log(
       `broker-restart: ${ok.length} delivered, ${failed.length} failed (${[...new Set(failed.map((r) => r.error?.code))].join(', ') || 'none'}), ${got.length - inLog.size} duplicates in the log`,
     )
+  })
+
+  it('a consumer reads through a broker restart: every message once, in order per partition', async () => {
+    const kafka = await kafkaScript()
+    handle ??= await kafka.startKafka({ mode: 'single', autoCreateTopics: false, quiet: true })
+    const bootstrap: string = handle.bootstrap
+    const topic = uniqueTopic('restart-consume')
+    await createTopic(topic, 3, {}, bootstrap)
+    const n = 30_000
+    const p = new Producer({ bootstrapServers: bootstrap })
+    for (let i = 0; i < n; i += 1000) {
+      await p.send({ topic, messages: Array.from({ length: 1000 }, (_, j) => ({ key: `k${(i + j) % 30}`, value: String(i + j) })) })
+    }
+    await p.close()
+
+    const c = new Consumer(
+      {
+        bootstrapServers: bootstrap,
+        autoOffsetReset: 'earliest',
+        maxPollRecords: 200,
+        maxPartitionFetchBytes: 16_384,
+        requestTimeoutMs: 5000,
+      },
+      { valueDeserializer: 'string' },
+    )
+    c.assign([0, 1, 2].map((partition) => ({ topic, partition })))
+    const seen = new Map<number, number>()
+    const lastByPartition = new Map<number, bigint>()
+    let outOfOrder = 0
+    let restarted = false
+    const state = kafka.kafkaState('single')
+    const deadline = Date.now() + 150_000
+    for await (const batch of c.batches()) {
+      for (const m of batch.messages) {
+        const v = Number(m.value)
+        seen.set(v, (seen.get(v) ?? 0) + 1)
+        const prev = lastByPartition.get(m.partition) ?? -1n
+        if (m.offset !== prev + 1n) outOfOrder++
+        lastByPartition.set(m.partition, m.offset)
+      }
+      if (!restarted && seen.size >= 5000) {
+        restarted = true
+        await kafka.killBroker(state, 1)
+        await new Promise((r) => setTimeout(r, 1000))
+        await kafka.restartBroker(state, 1)
+      }
+      if (seen.size >= n || Date.now() > deadline) break
+    }
+    await c.close()
+    expect(restarted).toBe(true)
+    expect(seen.size).toBe(n)
+    expect([...seen.values()].every((k) => k === 1)).toBe(true)
+    expect(outOfOrder).toBe(0)
   })
 })

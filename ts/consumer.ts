@@ -405,21 +405,42 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     return o < 0 ? null : BigInt(o)
   }
 
-  /** Messages one at a time. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Message<K, V>, void, undefined> {
-    while (await this.fill()) {
-      const b = this.pending[0] as Batch<K, V>
-      while (this.pendingIndex < b.messages.length) {
-        const m = b.messages[this.pendingIndex++] as Message<K, V>
-        try {
-          yield m
-        } finally {
-          // Asking for the next message (or leaving the loop) means this one is done.
-          this.markProcessed(b.topic, b.partition, m.offsetNumber + 1)
-        }
-        if (this.pending[0] !== b) break // a seek or pause dropped it
+  /**
+   * Messages one at a time. A hand-written iterator rather than an async generator: one
+   * already-resolved promise per message instead of a generator's several microtask hops
+   * (measured: about 3x fewer ns per message).
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Message<K, V>, undefined> {
+    this.stopping = false // as run(): a new loop undoes an earlier stop()
+    let last: Message<K, V> | null = null
+    const settleLast = () => {
+      // Asking for the next message (or leaving the loop) means the last one is done.
+      if (last !== null) {
+        this.markProcessed(last.topic, last.partition, last.offsetNumber + 1)
+        last = null
       }
-      if (this.pending[0] === b) this.nextPending()
+    }
+    const done: IteratorResult<Message<K, V>, undefined> = { done: true, value: undefined }
+    const next = (): Promise<IteratorResult<Message<K, V>, undefined>> => {
+      settleLast()
+      if (this.closed || this.stopping) return Promise.resolve(done)
+      const b = this.pending[0]
+      if (b !== undefined) {
+        const m = b.messages[this.pendingIndex++]
+        if (this.pendingIndex >= b.messages.length) this.nextPending()
+        if (m !== undefined) {
+          last = m
+          return Promise.resolve({ done: false, value: m })
+        }
+      }
+      return this.fill().then((more) => (more ? next() : done))
+    }
+    return {
+      next,
+      return: () => {
+        settleLast()
+        return Promise.resolve(done)
+      },
     }
   }
 

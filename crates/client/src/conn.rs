@@ -116,6 +116,7 @@ struct Shared {
     closed: Notify,
     next_correlation_id: AtomicI32,
     stats: Arc<ConnStats>,
+    max_idle: Duration,
 }
 
 impl Shared {
@@ -165,6 +166,8 @@ pub struct ConnectOptions {
     pub client_id: Arc<str>,
     /// Default request timeout.
     pub request_timeout: Duration,
+    /// Close the connection after this long without requests.
+    pub max_idle: Duration,
 }
 
 impl ConnectOptions {
@@ -176,6 +179,7 @@ impl ConnectOptions {
             keep_alive: cfg.socket_keep_alive,
             client_id: cfg.client_id.as_str().into(),
             request_timeout: cfg.request_timeout,
+            max_idle: cfg.connections_max_idle,
         }
     }
 }
@@ -214,6 +218,7 @@ impl Connection {
             closed: Notify::new(),
             next_correlation_id: AtomicI32::new(0),
             stats,
+            max_idle: opts.max_idle,
         });
         let (tx, rx) = mpsc::channel(opts.max_in_flight.max(1) * 2);
         tokio::spawn(write_loop(shared.clone(), write, rx));
@@ -551,7 +556,12 @@ async fn read_loop(shared: Arc<Shared>, mut sock: OwnedReadHalf) {
         if shared.poisoned.load(Ordering::Acquire) {
             return;
         }
-        let deadline = shared.pending.lock().front().map(|p| p.deadline);
+        // With nothing in flight, the deadline is the idle limit (connectionsMaxIdleMs): an
+        // unused connection is closed and rebuilt on next use, as the Java client does.
+        let (deadline, idle) = match shared.pending.lock().front() {
+            Some(p) => (Some(p.deadline), false),
+            None => (Some(Instant::now() + shared.max_idle), true),
+        };
         let read = async {
             if buf.capacity() - buf.len() < 16 * 1024 {
                 buf.reserve(64 * 1024);
@@ -566,6 +576,9 @@ async fn read_loop(shared: Arc<Shared>, mut sock: OwnedReadHalf) {
             },
             _ = sleep_until_opt(deadline) => {
                 let pending = shared.pending.lock();
+                if idle && pending.is_empty() {
+                    break Error::network(&shared.name, "closed after connectionsMaxIdleMs without use");
+                }
                 if let Some(p) = pending.front() {
                     if p.deadline <= Instant::now() {
                         break Error::new(

@@ -6,31 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nkafka_client::admin::{Admin, NewTopic};
 use nkafka_client::config::{ConsumerConfig, OffsetReset, ProducerConfig};
 use nkafka_client::consumer::Consumer;
 use nkafka_client::producer::{Producer, Record};
 
 async fn create(topic: &str, partitions: i32) {
-    let admin = Admin::new(common::client_config()).unwrap();
-    let r = admin
-        .create_topics(
-            &[NewTopic {
-                name: topic.into(),
-                num_partitions: partitions,
-                replication_factor: 1,
-                configs: vec![],
-            }],
-            Duration::from_secs(30),
-            false,
-        )
-        .await
-        .unwrap();
-    assert!(r[0].error.is_none(), "{:?}", r[0].error);
-    admin
-        .wait_for_leaders(&[topic.to_string()], Duration::from_secs(30))
-        .await
-        .unwrap();
+    common::create_topic(topic, partitions).await;
 }
 
 async fn produce(topic: &str, n: usize) {

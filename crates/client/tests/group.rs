@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nkafka_client::admin::{Admin, NewTopic};
 use nkafka_client::cluster::Cluster;
 use nkafka_client::config::ClientConfig;
 use nkafka_client::group::{Assignor, GroupConfig, GroupEvent, GroupMember};
@@ -110,25 +109,7 @@ fn config(group: &str, assignors: &[Assignor]) -> GroupConfig {
 }
 
 async fn create(topic: &str, partitions: i32) {
-    let admin = Admin::new(common::client_config()).unwrap();
-    let r = admin
-        .create_topics(
-            &[NewTopic {
-                name: topic.into(),
-                num_partitions: partitions,
-                replication_factor: 1,
-                configs: vec![],
-            }],
-            Duration::from_secs(30),
-            false,
-        )
-        .await
-        .unwrap();
-    assert!(r[0].error.is_none(), "{:?}", r[0].error);
-    admin
-        .wait_for_leaders(&[topic.to_string()], Duration::from_secs(30))
-        .await
-        .unwrap();
+    common::create_topic(topic, partitions).await;
 }
 
 async fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {

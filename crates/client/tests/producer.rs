@@ -7,7 +7,6 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nkafka_client::admin::{Admin, NewTopic};
 use nkafka_client::config::{Acks, ProducerConfig};
 use nkafka_client::producer::{BatchReport, Producer, Record};
 use nkafka_client::protocol::record_batch::Header;
@@ -35,25 +34,7 @@ fn producer(cfg: ProducerConfig) -> (Arc<Producer>, mpsc::Receiver<BatchReport>)
 }
 
 async fn create(topic: &str, partitions: i32) {
-    let admin = Admin::new(common::client_config()).unwrap();
-    let r = admin
-        .create_topics(
-            &[NewTopic {
-                name: topic.into(),
-                num_partitions: partitions,
-                replication_factor: 1,
-                configs: vec![],
-            }],
-            Duration::from_secs(30),
-            false,
-        )
-        .await
-        .unwrap();
-    assert!(r[0].error.is_none(), "{:?}", r[0].error);
-    admin
-        .wait_for_leaders(&[topic.to_string()], Duration::from_secs(30))
-        .await
-        .unwrap();
+    common::create_topic(topic, partitions).await;
 }
 
 fn collect(rx: &mpsc::Receiver<BatchReport>, records: usize) -> Vec<BatchReport> {
@@ -207,4 +188,25 @@ async fn partition_out_of_range_is_rejected_once_metadata_is_known() {
     assert_eq!(err.code(), "INVALID_ARGUMENT");
     assert!(err.message.contains("out of range"), "{}", err.message);
     p.close(Duration::from_secs(10)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_close_after_connections_max_idle() {
+    let mut cfg = common::client_config();
+    cfg.connections_max_idle = Duration::from_millis(200);
+    let cluster = nkafka_client::cluster::Cluster::new(cfg, 5);
+    let conn = cluster
+        .connection(-1, nkafka_client::cluster::Purpose::Control)
+        .await
+        .unwrap();
+    assert!(conn.is_alive());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!conn.is_alive(), "an idle connection must be closed");
+    // The next use connects again.
+    let again = cluster
+        .connection(-1, nkafka_client::cluster::Purpose::Control)
+        .await
+        .unwrap();
+    assert!(again.is_alive());
+    cluster.refresh(None, false).await.unwrap();
 }

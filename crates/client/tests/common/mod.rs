@@ -6,6 +6,9 @@
 use std::process::Command;
 use std::sync::OnceLock;
 
+use std::time::Duration;
+
+use nkafka_client::admin::{Admin, NewTopic};
 use nkafka_client::config::{parse_bootstrap, ClientConfig};
 
 pub fn brokers() -> String {
@@ -52,4 +55,28 @@ pub fn unique_topic(prefix: &str) -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// Creates a topic (replication factor 1) and waits until every partition has a leader.
+#[allow(dead_code)] // not every test file creates topics
+pub async fn create_topic(topic: &str, partitions: i32) {
+    let admin = Admin::new(client_config()).unwrap();
+    let r = admin
+        .create_topics(
+            &[NewTopic {
+                name: topic.into(),
+                num_partitions: partitions,
+                replication_factor: 1,
+                configs: vec![],
+            }],
+            Duration::from_secs(30),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r[0].error.is_none(), "{:?}", r[0].error);
+    admin
+        .wait_for_leaders(&[topic.to_string()], Duration::from_secs(30))
+        .await
+        .unwrap();
 }

@@ -373,6 +373,7 @@ describe('bad input: a typed error naming the problem, no other message lost', (
       [{ batchSize: 'big' }, /`batchSize`/],
       [{ deliveryTimeoutMs: 1000 }, /`deliveryTimeoutMs`.*lingerMs \+ requestTimeoutMs/],
       [{ partitioner: 'round-robin' }, /`partitioner`/],
+      [{ partitioner: 42 }, /`partitioner`.*a function/],
       [{ maxInFlightRequestsPerConnection: 0 }, /`maxInFlightRequestsPerConnection`/],
       [{ bufferMemory: 10 }, /`bufferMemory`/],
     ]
@@ -394,5 +395,122 @@ describe('bad input: a typed error naming the problem, no other message lost', (
     expect(() => native.debugPanic('boom')).toThrow(/boom/)
     // Still alive and working.
     expect(native.nativeVersion()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+})
+
+describe('partitioner function', () => {
+  // Last byte of the key modulo the partition count: easy to predict in the test.
+  const lastByte = (_topic: string, key: Buffer | null, n: number) => (key === null ? 0 : (key[key.length - 1] as number) % n)
+
+  it('send() waits for the partition count and places every message where the function says', async () => {
+    const topic = uniqueTopic('pfn-send')
+    await createTopic(topic, 4)
+    const seen: Array<[string, string | null, number]> = []
+    const p = new Producer({
+      bootstrapServers: brokers(),
+      partitioner: (t, key, n) => {
+        seen.push([t, key === null ? null : key.toString(), n])
+        return lastByte(t, key, n)
+      },
+    })
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+    const meta = await p.send({
+      topic,
+      messages: [
+        ...keys.map((k) => ({ key: k, value: `v-${k}` })),
+        { key: null, value: 'nokey' },
+        { key: 'x', value: 'pinned', partition: 3 },
+      ],
+    })
+    await p.close()
+    for (let i = 0; i < keys.length; i++) expect(meta[i]!.partition).toBe((keys[i] as string).charCodeAt(0) % 4)
+    expect(meta[8]!.partition).toBe(0)
+    expect(meta[9]!.partition).toBe(3) // an explicit partition wins; the function is not asked
+    expect(seen).toHaveLength(9)
+    expect(seen.every(([t, , n]) => t === topic && n === 4)).toBe(true)
+
+    // An independent reader confirms the placement.
+    const got = await javaRead(topic, 10)
+    expect(got).toHaveLength(10)
+    for (const r of got) {
+      if (r.value.toString() === 'pinned') expect(r.partition).toBe(3)
+      else if (r.key === null) expect(r.partition).toBe(0)
+      else expect(r.partition).toBe((r.key as Buffer)[0]! % 4)
+    }
+  })
+
+  it('produce() needs known partitions: a typed error before, the chosen partition after connect([topic])', async () => {
+    const topic = uniqueTopic('pfn-produce')
+    await createTopic(topic, 3)
+    const c = collector()
+    const p = new Producer({ bootstrapServers: brokers(), partitioner: lastByte }, c.onDelivery)
+    let early: unknown
+    try {
+      p.produce(topic, 'k', 'v')
+    } catch (e) {
+      early = e
+    }
+    // Either metadata already arrived (produce worked) or the error says what to do.
+    if (early !== undefined) {
+      expect(early).toBeInstanceOf(KafkaError)
+      expect((early as KafkaError).code).toBe('UNKNOWN_TOPIC_OR_PARTITION')
+      expect((early as KafkaError).message).toMatch(/connect\(\[topic\]\)/)
+    }
+    await p.connect([topic])
+    const keys = ['p', 'q', 'r', 's', 't', 'u']
+    for (const k of keys) p.produce(topic, Buffer.from(k), `v-${k}`, { headers: [['h', k]] })
+    const reports = await c.until(keys.length + (early === undefined ? 1 : 0))
+    await p.close()
+    const byKey = new Map(reports.map((r) => [r.key?.toString(), r]))
+    for (const k of keys) {
+      const r = byKey.get(k) as DeliveryReport
+      expect(r.error).toBeNull()
+      expect(r.partition).toBe(k.charCodeAt(0) % 3)
+    }
+  })
+
+  it('a function that throws or answers out of range fails that record only, with a typed error', async () => {
+    const topic = uniqueTopic('pfn-bad')
+    await createTopic(topic, 2)
+    const p = new Producer({
+      bootstrapServers: brokers(),
+      partitioner: (_t, key) => {
+        const k = key?.toString()
+        if (k === 'throw') throw new Error('no partition for you')
+        if (k === 'far') return 7
+        if (k === 'half') return 0.5
+        return 1
+      },
+    })
+    await p.connect([topic])
+    for (const [key, pattern] of [
+      ['throw', /partitioner function threw: no partition for you/],
+      ['far', /returned 7 .* 2 partitions/],
+      ['half', /returned 0\.5/],
+    ] as const) {
+      let err: unknown
+      try {
+        p.produce(topic, key, 'x')
+      } catch (e) {
+        err = e
+      }
+      expect(err, key).toBeInstanceOf(KafkaError)
+      expect((err as KafkaError).code).toBe('INVALID_ARGUMENT')
+      expect((err as KafkaError).message).toMatch(pattern)
+      await expect(p.send({ topic, messages: [{ key, value: 'x' }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    }
+    // The producer is unharmed: good records still go through.
+    const [m] = await p.send({ topic, messages: [{ key: 'ok', value: 'fine' }] })
+    expect(m!.partition).toBe(1)
+    await p.close()
+  })
+
+  it('send() to a topic that does not exist fails after maxBlockMs, naming the topic', async () => {
+    const topic = uniqueTopic('pfn-missing')
+    const p = new Producer({ bootstrapServers: brokers(), partitioner: () => 0, maxBlockMs: 1500 })
+    const t0 = Date.now()
+    await expect(p.send({ topic, messages: [{ value: 'x' }] })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    expect(Date.now() - t0).toBeLessThan(30_000)
+    await p.close()
   })
 })

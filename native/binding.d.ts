@@ -112,6 +112,10 @@ export declare class BindingProducer {
   abortTransaction(timeoutMs: number): Promise<BindingError | null>
   /** Fetches metadata: proves the cluster is reachable and describes it. */
   connect(): Promise<BindingClusterResult>
+  /** Partition count of an interned topic; -1 until metadata names it. */
+  partitionCount(topicId: number): number
+  /** Waits (up to maxBlockMs) until metadata names the topic's partitions. */
+  waitForPartitions(topicId: number): Promise<BindingPartitionCount>
   /** Counters. */
   stats(): BindingProducerStats
 }
@@ -269,6 +273,12 @@ export interface BindingPartition {
   replicas: Array<number>
   isr: Array<number>
   error?: string
+}
+
+/** A topic's partition count, or the error that kept it unknown. */
+export interface BindingPartitionCount {
+  count: number
+  error?: BindingError
 }
 
 /** One partition's offset. */

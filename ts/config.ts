@@ -31,7 +31,11 @@ export interface ClientConfig {
   retryBackoffMaxMs?: number
 }
 
-/** Chooses a partition for a record: return an index in `[0, partitionCount)`. */
+/**
+ * Chooses a partition for a record without an explicit one: return an integer in
+ * `[0, partitionCount)`. Called on the JS thread with the record's key as bytes (string
+ * keys UTF-8 encoded). It must be quick and pure: it runs inside `produce()` / `send()`.
+ */
 export type PartitionerFunction = (topic: string, key: Buffer | null, partitionCount: number) => number
 
 /** Producer settings. Defaults follow the Java client 4.x unless noted. */
@@ -54,8 +58,13 @@ export interface ProducerConfig extends ClientConfig {
   bufferMemory?: number
   /** How long send() waits for buffer space and topics wait for metadata. Default 60000. */
   maxBlockMs?: number
-  /** 'murmur2' (Java's default: key hash, sticky for null keys) or 'random'. */
-  partitioner?: 'murmur2' | 'random'
+  /**
+   * 'murmur2' (Java's default: key hash, sticky for null keys), 'random', or a function
+   * (see PartitionerFunction). With a function, `produce()` needs the topic's partition
+   * count: it throws UNKNOWN_TOPIC_OR_PARTITION until metadata names it (`await
+   * producer.connect([topics])` first); `send()` waits for it up to maxBlockMs.
+   */
+  partitioner?: 'murmur2' | 'random' | PartitionerFunction
   /**
    * Idempotent producer (KIP-98): no duplicates and no reordering under retries, up to 5
    * requests in flight. Default: on, unless acks is not 'all', retries is 0 or
@@ -186,10 +195,13 @@ export function toBindingProducerConfig(config: ProducerConfig): BindingProducer
   }
   const partitioner = c.partitioner
   if (partitioner !== undefined) {
-    if (partitioner !== 'murmur2' && partitioner !== 'random') {
-      throw invalidConfig('partitioner', `expected 'murmur2' or 'random', got ${describe(partitioner)}`)
+    // A function runs in JS (Producer passes its choice as an explicit partition).
+    if (typeof partitioner !== 'function') {
+      if (partitioner !== 'murmur2' && partitioner !== 'random') {
+        throw invalidConfig('partitioner', `expected 'murmur2', 'random' or a function, got ${describe(partitioner)}`)
+      }
+      out.partitioner = partitioner
     }
-    out.partitioner = partitioner
   }
   const idem = bool(c, 'enableIdempotence')
   if (idem !== undefined) out.enableIdempotence = idem

@@ -1,5 +1,5 @@
 import type { BindingProducer, BindingReport } from '../native/binding'
-import { describe, type ProducerConfig, toBindingProducerConfig } from './config'
+import { describe, type PartitionerFunction, type ProducerConfig, toBindingProducerConfig } from './config'
 import { invalidArgument, KafkaError } from './errors'
 import { native } from './native'
 import type { Header } from './records'
@@ -95,6 +95,7 @@ export class Producer {
   /** The native fast path: a plain function, much cheaper to call than a class method. */
   private readonly fast: ReturnType<BindingProducer['fastProduceFn']>
   private readonly onDelivery: DeliveryCallback | undefined
+  private readonly partitioner: PartitionerFunction | undefined
   private readonly acks: number
   private readonly maxBlockMs: number
   private readonly topicIds = new Map<string, number>()
@@ -113,6 +114,7 @@ export class Producer {
     this.acks = binding.acks ?? -1
     this.maxBlockMs = binding.maxBlockMs ?? 60_000
     this.onDelivery = onDelivery
+    this.partitioner = typeof config.partitioner === 'function' ? config.partitioner : undefined
     try {
       this.binding = new native.BindingProducer(binding, () => this.drainReports(), onDelivery !== undefined)
       this.fast = this.binding.fastProduceFn()
@@ -121,11 +123,18 @@ export class Producer {
     }
   }
 
-  /** Checks the cluster is reachable (metadata round trip). Optional: the first produce connects. */
-  async connect(): Promise<ClusterInfo> {
+  /**
+   * Checks the cluster is reachable (metadata round trip). Optional: the first produce
+   * connects. With `topics`, also waits (up to maxBlockMs) until their partitions are
+   * known, which a partitioner function needs before `produce()`.
+   */
+  async connect(topics?: string[]): Promise<ClusterInfo> {
     this.ensureOpen()
+    if (topics !== undefined && !Array.isArray(topics)) throw invalidArgument(`topics must be an array, got ${describe(topics)}`)
+    const ids = (topics ?? []).map((t) => this.topicId(t))
     const r = await this.binding.connect()
     if (r.error) throw KafkaError.fromBinding(r.error)
+    for (const id of ids) await this.partitionCount(id)
     const c = r.cluster
     return {
       clusterId: c?.clusterId ?? null,
@@ -142,6 +151,17 @@ export class Producer {
   produce(topic: string, key: Value, value: Value, options?: ProduceOptions): void {
     if (this.closed) this.ensureOpen()
     const id = this.topicIds.get(topic) ?? this.topicId(topic)
+    if (this.partitioner !== undefined && options?.partition === undefined) {
+      const count = this.binding.partitionCount(id)
+      if (count < 0) {
+        throw new KafkaError(
+          `partitions of topic \`${topic}\` are not known yet: with a partitioner function, \`await producer.connect([topic])\` (or send()) first; produce() cannot wait`,
+          { code: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true, topic },
+        )
+      }
+      this.enqueue(id, topic, key, value, { ...options, partition: this.choosePartition(topic, key, count) }, 0)
+      return
+    }
     if (options !== undefined) {
       this.enqueue(id, topic, key, value, options, 0)
       return
@@ -182,6 +202,7 @@ export class Producer {
       const m = messages[i]
       if (m === null || typeof m !== 'object') throw invalidArgument(`messages[${i}] must be an object`)
     }
+    const partitions = this.partitioner !== undefined ? await this.partitionCount(topicId) : 0
     const id = this.nextSendId++
     if (this.nextSendId >= 2 ** 30) this.nextSendId = 1
     const done = new Promise<RecordMetadata[]>((resolve, reject) => {
@@ -193,7 +214,8 @@ export class Producer {
     const deadline = Date.now() + this.maxBlockMs
     try {
       for (let i = 0; i < messages.length; i++) {
-        const m = messages[i] as ProducerMessage
+        let m = messages[i] as ProducerMessage
+        if (partitions > 0 && m.partition === undefined) m = { ...m, partition: this.choosePartition(topic, m.key, partitions) }
         for (;;) {
           try {
             this.enqueue(topicId, topic, m.key, m.value, m, id * SEND_INDEX_BITS + i)
@@ -369,6 +391,44 @@ export class Producer {
     this.topicIds.set(topic, newId)
     this.topicNames[newId] = topic
     return newId
+  }
+
+  /** The topic's partition count, waiting for metadata (up to maxBlockMs) if needed. */
+  private async partitionCount(topicId: number): Promise<number> {
+    const known = this.binding.partitionCount(topicId)
+    if (known >= 0) return known
+    const r = await this.binding.waitForPartitions(topicId)
+    if (r.error) throw KafkaError.fromBinding(r.error)
+    return r.count
+  }
+
+  /** Runs the partitioner function; a throw or a bad answer is a typed error for this record only. */
+  private choosePartition(topic: string, key: Value, count: number): number {
+    const fn = this.partitioner as PartitionerFunction
+    let bytes: Buffer | null = null
+    if (typeof key === 'string') bytes = Buffer.from(key)
+    else if (Buffer.isBuffer(key)) bytes = key
+    else if (key instanceof Uint8Array) bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+    let p: unknown
+    try {
+      p = fn(topic, bytes, count)
+    } catch (e) {
+      throw new KafkaError(`the partitioner function threw: ${e instanceof Error ? e.message : String(e)}`, {
+        code: 'INVALID_ARGUMENT',
+        topic,
+        cause: e,
+      })
+    }
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= count) {
+      throw new KafkaError(
+        `the partitioner function returned ${typeof p === 'number' ? p : describe(p)} for topic \`${topic}\` with ${count} partitions; expected an integer in [0, ${count})`,
+        {
+          code: 'INVALID_ARGUMENT',
+          topic,
+        },
+      )
+    }
+    return p
   }
 
   private enqueue(topicId: number, topic: string, key: Value, value: Value, o: ProduceOptions | undefined, token: number): void {

@@ -199,6 +199,13 @@ pub struct BindingClusterResult {
     pub error: Option<BindingError>,
 }
 
+/// A topic's partition count, or the error that kept it unknown.
+#[napi(object)]
+pub struct BindingPartitionCount {
+    pub count: i32,
+    pub error: Option<BindingError>,
+}
+
 pub fn cluster_to_js(meta: &nkafka_client::cluster::Metadata) -> BindingCluster {
     let mut brokers: Vec<BindingBroker> = meta
         .brokers
@@ -734,6 +741,34 @@ impl BindingProducer {
                 },
                 Err(e) => BindingClusterResult {
                     cluster: None,
+                    error: Some(BindingError::from(&e)),
+                },
+            })
+        })
+    }
+
+    /// Partition count of an interned topic; -1 until metadata names it.
+    #[napi(catch_unwind)]
+    pub fn partition_count(&self, topic_id: u32) -> i32 {
+        self.inner.partition_count(topic_id).map_or(-1, |n| n as i32)
+    }
+
+    /// Waits (up to maxBlockMs) until metadata names the topic's partitions.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingPartitionCount>")]
+    pub fn wait_for_partitions<'e>(
+        &self,
+        env: &'e Env,
+        topic_id: u32,
+    ) -> napi::Result<PromiseRaw<'e, BindingPartitionCount>> {
+        let p = self.inner.clone();
+        env.spawn_future(async move {
+            Ok(match p.wait_for_partitions(topic_id).await {
+                Ok(n) => BindingPartitionCount {
+                    count: n as i32,
+                    error: None,
+                },
+                Err(e) => BindingPartitionCount {
+                    count: -1,
                     error: Some(BindingError::from(&e)),
                 },
             })

@@ -1074,6 +1074,13 @@ impl Accumulator {
         self.topics[id as usize].name.clone()
     }
 
+    /// Partitions of an interned topic as the last metadata named them (`None` before
+    /// that), with the topic's last metadata error.
+    pub fn partition_count(&self, id: u32) -> (Option<usize>, Option<ErrorCode>) {
+        let t = &self.topics[id as usize];
+        (t.partitions.as_ref().map(Vec::len), t.meta_error)
+    }
+
     /// Fails every record not in flight (close after its timeout).
     pub fn fail_all(&mut self, err: &Error, failed: &mut Vec<BatchReport>) {
         for tid in 0..self.topics.len() {

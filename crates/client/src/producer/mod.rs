@@ -490,6 +490,43 @@ impl Producer {
     pub fn topic_name(&self, id: u32) -> Arc<str> {
         self.shared.acc.lock().topic_name(id)
     }
+
+    /// Partition count of an interned topic, `None` until metadata names it. For
+    /// partitioners that run outside the client (a JS function).
+    pub fn partition_count(&self, topic_id: u32) -> Option<usize> {
+        self.shared.acc.lock().partition_count(topic_id).0
+    }
+
+    /// Waits until metadata names the topic's partitions, up to `maxBlockMs` (as records
+    /// of an unknown topic wait), and returns their count.
+    pub async fn wait_for_partitions(&self, topic_id: u32) -> Result<usize> {
+        let deadline = Instant::now() + self.shared.cfg.max_block;
+        loop {
+            let (count, meta_error) = self.shared.acc.lock().partition_count(topic_id);
+            if let Some(n) = count {
+                return Ok(n);
+            }
+            if self.is_closed() {
+                return Err(Error::closed("the producer"));
+            }
+            let code = meta_error.unwrap_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+            if !code.is_retriable() || Instant::now() >= deadline {
+                let name = self.topic_name(topic_id);
+                let msg = format!(
+                    "topic `{name}` not present in metadata after {} ms ({})",
+                    self.shared.cfg.max_block.as_millis(),
+                    code.name()
+                );
+                return Err(Error::new(Kind::Broker(code), msg));
+            }
+            self.shared.metadata_wanted.store(true, Ordering::Release);
+            self.shared.wake.notify_one();
+            // The sender refreshes with retryBackoffMs between attempts; polling the cache
+            // at a fraction of that is cheap and only happens before a topic's first use.
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(left.min(Duration::from_millis(10))).await;
+        }
+    }
 }
 
 impl Drop for Producer {

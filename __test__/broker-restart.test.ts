@@ -1,19 +1,21 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Consumer, type DeliveryReport, KafkaError, Producer } from '../ts/index'
 import { brokers, createTopic, kafkaScript, uniqueTopic } from './helpers'
 
 /**
- * SIGKILLs the broker in the middle of a produce stream and restarts it: the producer
- * reconnects, and every message ends with exactly one report, none silently lost. Uses the
- * local broker of scripts/kafka.mjs (npm test starts it); with KAFKA_BROKERS pointing at
- * another broker, this file starts its own local one.
+ * Tests that need their hands on the broker process or its disk: SIGKILL and restart in
+ * the middle of a produce or consume stream, and a batch corrupted in the broker's log
+ * file. Uses the local broker of scripts/kafka.mjs (npm test starts it); with
+ * KAFKA_BROKERS pointing at another broker, this file starts its own local one.
  */
-describe('broker killed and restarted mid-stream', () => {
-  let handle: any
-  afterAll(async () => {
-    if (handle && !handle.reused) await handle.stop()
-  })
+let handle: any
+afterAll(async () => {
+  if (handle && !handle.reused) await handle.stop()
+})
 
+describe('broker killed and restarted mid-stream', () => {
   it('every message gets one report; every acknowledged one is in the log', async () => {
     const kafka = await kafkaScript()
     handle = await kafka.startKafka({ mode: 'single', autoCreateTopics: false, quiet: true })
@@ -130,5 +132,65 @@ describe('broker killed and restarted mid-stream', () => {
     expect(seen.size).toBe(n)
     expect([...seen.values()].every((k) => k === 1)).toBe(true)
     expect(outOfOrder).toBe(0)
+  })
+})
+
+describe("a batch corrupted on the broker's disk", () => {
+  it('the consumer hands out the good batches, then a typed CORRUPT_MESSAGE at the bad one; checkCrcs: false reads through', async () => {
+    const kafka = await kafkaScript()
+    handle ??= await kafka.startKafka({ mode: 'single', autoCreateTopics: false, quiet: true })
+    const bootstrap: string = handle.bootstrap
+    const topic = uniqueTopic('corrupt')
+    await createTopic(topic, 1, {}, bootstrap)
+    const p = new Producer({ bootstrapServers: bootstrap, lingerMs: 0 })
+    // Three awaited sends: three batches, offsets 0-9, 10-19, 20-29.
+    for (let b = 0; b < 3; b++) {
+      await p.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${b * 10 + i}` })) })
+    }
+    await p.close()
+
+    // Flip the last value byte of the second batch in the segment file (the batch's last
+    // byte is its last record's header count; the byte before it ends the value "m19").
+    // The broker serves fetches from this file as it is (it checks CRCs on produce only).
+    const log = path.join(handle.brokers[0].dataDir, `${topic}-0`, '00000000000000000000.log')
+    const bytes = fs.readFileSync(log)
+    const second = 12 + bytes.readInt32BE(8)
+    expect(bytes.readBigInt64BE(second)).toBe(10n) // base offset of the second batch
+    const last = second + 12 + bytes.readInt32BE(second + 8) - 2
+    expect(String.fromCharCode(bytes[last]!)).toBe('9')
+    const fd = fs.openSync(log, 'r+')
+    fs.writeSync(fd, Buffer.from([bytes[last]! ^ 0xff]), 0, 1, last)
+    fs.closeSync(fd)
+
+    const read = async (checkCrcs: boolean) => {
+      const c = new Consumer({ bootstrapServers: bootstrap, checkCrcs }, { valueDeserializer: 'string' })
+      c.assign([{ topic, partition: 0, offset: 0 }])
+      const got: string[] = []
+      let error: unknown = null
+      const deadline = Date.now() + 30_000
+      try {
+        for await (const batch of c.batches()) {
+          for (const m of batch.messages) got.push(m.value as string)
+          if (got.length >= 30 || Date.now() > deadline) break
+        }
+      } catch (e) {
+        error = e
+      }
+      await c.close()
+      return { got, error }
+    }
+
+    const checked = await read(true)
+    expect(checked.got).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`))
+    expect(checked.error).toBeInstanceOf(KafkaError)
+    expect((checked.error as KafkaError).code).toBe('CORRUPT_MESSAGE')
+    expect((checked.error as KafkaError).retriable).toBe(false)
+    expect((checked.error as KafkaError).message).toMatch(new RegExp(`${topic}-0 at offset 10`))
+
+    const unchecked = await read(false)
+    expect(unchecked.error).toBeNull()
+    expect(unchecked.got).toHaveLength(30)
+    expect(unchecked.got[19]).not.toBe('m19') // the damaged value, delivered as stored
+    expect(unchecked.got.filter((v, i) => v === `m${i}`)).toHaveLength(29)
   })
 })

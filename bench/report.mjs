@@ -10,6 +10,7 @@ import { WORKLOAD_IDS } from './lib/workloads.mjs'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const RESULTS = path.join(BENCH, 'results')
+const REPO = path.resolve(BENCH, '..')
 let tag = process.argv[2]
 if (!tag) {
   const re = new RegExp(`^(.*)-(${WORKLOAD_IDS.map((w) => w.replace('-', '\\-')).join('|')})\\.json$`)
@@ -26,5 +27,8 @@ if (!tag) {
     process.exit(1)
   }
 }
-const { summary, chart } = writeReport(RESULTS, tag, { updateReadme: path.join(BENCH, 'README.md') })
+const { summary, chart } = writeReport(RESULTS, tag, {
+  updateReadme: path.join(BENCH, 'README.md'),
+  updateRootReadme: path.join(REPO, 'README.md'),
+})
 process.stdout.write(`${path.relative(process.cwd(), summary)}\n${path.relative(process.cwd(), chart)}\n`)

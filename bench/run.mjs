@@ -539,7 +539,10 @@ async function main() {
       log(`bench: wrote ${path.relative(REPO, file)}`)
     }
     await admin.close()
-    const { summary, chart } = writeReport(RESULTS, tag, { updateReadme: path.join(BENCH, 'README.md') })
+    const { summary, chart } = writeReport(RESULTS, tag, {
+      updateReadme: path.join(BENCH, 'README.md'),
+      updateRootReadme: path.join(REPO, 'README.md'),
+    })
     log(`\nbench: done in ${Math.round((Date.now() - started) / 1000)} s; ${path.relative(REPO, summary)}, ${path.relative(REPO, chart)}`)
     log(fs.readFileSync(summary, 'utf8'))
   } finally {

@@ -119,6 +119,13 @@ function latestEncode(dir) {
   }
 }
 
+/** When the workloads were measured: one time, or first .. last when a tag spans runs. */
+function dateRange(docs) {
+  const ds = docs.map((d) => d.date).sort()
+  const f = (d) => d.slice(0, 16).replace('T', ' ')
+  return ds[0] === ds.at(-1) || f(ds[0]) === f(ds.at(-1)) ? f(ds[0]) : `${f(ds[0])} .. ${f(ds.at(-1))}`
+}
+
 export function loadDocs(dir, tag) {
   return WORKLOAD_IDS.map((w) => path.join(dir, `${tag}-${w}.json`))
     .filter((f) => fs.existsSync(f))
@@ -145,7 +152,7 @@ export function renderSummary(dir, tag, docs) {
   out.push(
     `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memGB} GB, ${m.distro}, Linux ${m.kernel}; Node ${m.node}; ${m.java ?? 'no Java'}. ` +
       `Broker: Apache Kafka ${first.broker.version}, one KRaft node on the same machine (${first.broker.startedByBench ? `started by the harness, heap ${first.broker.heap}` : first.broker.note}). ` +
-      `Load average at the start: ${m.loadAvg?.join(' ')}. Date: ${first.date.slice(0, 16).replace('T', ' ')} UTC.`,
+      `Load average at the start: ${m.loadAvg?.join(' ')}. Date: ${dateRange(docs)} UTC.`,
     '',
     'Each client runs in its own process, a fresh topic per client per repetition, repetitions interleaved (A B C A B C ...); figures are medians over repetitions. ' +
       'msgs/s and MB/s (payload bytes, 10^6) are measured inside the client process from the first call to the last delivery report (producers) or from the start of consuming to the N-th message (consumers), except kcat (process wall time). ' +
@@ -193,8 +200,56 @@ export function renderSummary(dir, tag, docs) {
   return out.join('\n')
 }
 
-/** Writes <tag>-summary.md and <tag>-chart.svg; refreshes the README's table. */
-export function writeReport(dir, tag, { updateReadme } = {}) {
+/**
+ * One table for the project README: clients down, workloads across (msgs/s, ops/s for
+ * P3, p99 for E2E); P1's CPU per message and peak RSS at the end, where the targets are.
+ */
+export function renderHeadline(tag, docs) {
+  const ids = []
+  for (const d of docs) for (const id of Object.keys(d.clients)) if (!ids.includes(id)) ids.push(id)
+  const p1 = docs.find((d) => d.workload === 'P1')
+  const head = docs.map((d) => `${d.workload}${d.params.kind === 'send-await' ? ' ops/s' : d.params.kind === 'e2e' ? ' p99 ms' : ''}`)
+  const m = docs[0].machine
+  const lines = [
+    `Benchmark \`${tag}\` (${dateRange(docs)} UTC): ${m.nproc} CPUs (${m.cpuModel}), ${m.memGB} GB, Node ${m.node}, Apache Kafka ${docs[0].broker.version} (one local KRaft node). ` +
+      `Medians of ${[...new Set(docs.map((d) => d.reps))].join('/')} interleaved repetitions; msgs/s unless noted; "-": the client has no such mode. ` +
+      'Full tables, what each client used and raw JSON: [bench/](bench/README.md).',
+    '',
+    `| client | ${head.join(' | ')} |${p1 ? ' P1 CPU ns/msg | P1 peak RSS MB |' : ''}`,
+    `|---|${docs.map(() => '--:|').join('')}${p1 ? '--:|--:|' : ''}`,
+  ]
+  for (const id of ids) {
+    const cells = docs.map((d) => {
+      const e = d.clients[id]
+      const med = e?.status === 'ok' ? e.median : null
+      if (!med) return e?.status === 'failed' ? 'failed' : '-'
+      return d.params.kind === 'e2e' ? ms(med.latency?.p99) : int(med.msgsPerSec)
+    })
+    const e1 = p1?.clients[id]
+    const m1 = e1?.status === 'ok' ? e1.median : null
+    const extra = p1 ? ` ${int(m1?.cpuNsPerMsgProcess)} | ${int(m1?.maxRssMB)} |` : ''
+    const e = docs.map((d) => d.clients[id]).find(Boolean)
+    lines.push(`| ${clientCell(id, e)} | ${cells.join(' | ')} |${extra}`)
+  }
+  return lines.join('\n')
+}
+
+const HEAD_START = '<!-- bench:headline:start -->'
+const HEAD_END = '<!-- bench:headline:end -->'
+
+/** Puts the headline table and chart into the project README (full or custom runs, never quick ones). */
+function refreshRootReadme(readme, tag, docs) {
+  if (!fs.existsSync(readme) || docs.some((d) => d.quick)) return
+  const text = fs.readFileSync(readme, 'utf8')
+  const a = text.indexOf(HEAD_START)
+  const b = text.indexOf(HEAD_END)
+  if (a < 0 || b < a) return
+  const block = `${HEAD_START}\n![nkafka against the field](bench/results/${tag}-chart.svg)\n\n${renderHeadline(tag, docs)}\n`
+  fs.writeFileSync(readme, text.slice(0, a) + block + text.slice(b))
+}
+
+/** Writes <tag>-summary.md and <tag>-chart.svg; refreshes the READMEs' tables. */
+export function writeReport(dir, tag, { updateReadme, updateRootReadme } = {}) {
   const docs = loadDocs(dir, tag)
   if (!docs.length) throw new Error(`no results/${tag}-*.json`)
   const md = renderSummary(dir, tag, docs)
@@ -209,6 +264,7 @@ export function writeReport(dir, tag, { updateReadme } = {}) {
       md,
       docs.every((d) => d.mode === 'full'),
     )
+  if (updateRootReadme) refreshRootReadme(updateRootReadme, tag, docs)
   return { summary, chart }
 }
 

@@ -32,6 +32,9 @@ pub enum Kind {
     Timeout,
     /// The peer sent bytes that are not a valid Kafka response.
     Protocol,
+    /// Fetched records failed their CRC or could not be decoded. Not retriable, unlike
+    /// the broker's CORRUPT_MESSAGE: fetching the same offset again returns the same bytes.
+    CorruptRecords,
     /// A record is larger than `maxRequestSize` or `bufferMemory`.
     RecordTooLarge,
     /// The broker supports no version of an API the client needs.
@@ -128,6 +131,7 @@ impl Error {
             Kind::DeliveryTimeout => "DELIVERY_TIMEOUT",
             Kind::Timeout => "TIMEOUT",
             Kind::Protocol => "PROTOCOL_ERROR",
+            Kind::CorruptRecords => "CORRUPT_MESSAGE",
             Kind::RecordTooLarge => "MESSAGE_TOO_LARGE",
             Kind::UnsupportedVersion => "UNSUPPORTED_VERSION",
             Kind::NoOffset => "NO_OFFSET_FOR_PARTITION",

@@ -92,11 +92,26 @@ pub fn decode_partition(
     aborted_txns.sort_by_key(|a| a.first_offset);
     let mut next_aborted = 0usize;
     let mut aborting: Vec<i64> = Vec::new();
+    // A bad batch after good ones: hand out the good ones and stop before it, so that the
+    // next fetch starts at the bad batch and its error names that offset (as Java does).
+    macro_rules! or_stop {
+        ($e:expr, $next:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) if out.batches.is_empty() => return Err(e.into()),
+                Err(_) => {
+                    out.next_offset = $next;
+                    return Ok(out);
+                }
+            }
+        };
+    }
     for batch in Batches::new(records) {
-        let batch = batch?;
+        let good_until = out.next_offset;
+        let batch = or_stop!(batch, good_until);
         let h = batch.header;
         if check_crcs {
-            batch.verify_crc()?;
+            or_stop!(batch.verify_crc(), good_until);
         }
         out.next_offset = Some(h.last_offset() + 1);
         if h.last_offset() < position {
@@ -121,8 +136,8 @@ pub fn decode_partition(
         if h.is_control() || h.record_count == 0 {
             continue;
         }
-        let data = records_data(&batch, records, max_inflate)?;
-        let fetched = index_batch(topic, partition, &batch, data, position)?;
+        let data = or_stop!(records_data(&batch, records, max_inflate), good_until);
+        let fetched = or_stop!(index_batch(topic, partition, &batch, data, position), good_until);
         if !fetched.records.is_empty() {
             out.bytes += fetched.data.len();
             out.batches.push(fetched);
@@ -284,6 +299,30 @@ mod tests {
         set[n - 3] ^= 0xff;
         let e = decode_partition(0, 0, &Bytes::from(set), 0, true, None, 1 << 20).unwrap_err();
         assert!(matches!(e, DecodeError::CrcMismatch { .. }));
+    }
+
+    #[test]
+    fn a_corrupt_batch_after_good_ones_stops_there_and_fails_on_its_own_offset() {
+        let mut set = batch(0, 2, ProducerFields::NONE);
+        set.extend(batch(2, 2, ProducerFields::NONE));
+        let good = set.len();
+        set.extend(batch(4, 2, ProducerFields::NONE));
+        let n = set.len();
+        set[n - 3] ^= 0xff;
+        let set = Bytes::from(set);
+        let d = decode_partition(0, 0, &set, 0, true, None, 1 << 20).unwrap();
+        assert_eq!(values(&d), ["v0", "v1", "v2", "v3"]);
+        assert_eq!(d.next_offset, Some(4), "the next fetch starts at the corrupt batch");
+        let e = decode_partition(0, 0, &set.slice(good..), 4, true, None, 1 << 20).unwrap_err();
+        assert!(matches!(e, DecodeError::CrcMismatch { .. }));
+        // Without CRC checks the bytes pass (what checkCrcs: false asks for).
+        assert_eq!(
+            decode_partition(0, 0, &set, 0, false, None, 1 << 20)
+                .unwrap()
+                .batches
+                .len(),
+            3
+        );
     }
 
     #[test]

@@ -147,7 +147,7 @@ async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted], max_wa
                     .map(Some)
                     .map_err(|e| {
                         Error::new(
-                            Kind::Broker(ErrorCode::CORRUPT_MESSAGE),
+                            Kind::CorruptRecords,
                             format!(
                                 "CORRUPT_MESSAGE: {}-{} at offset {}: {e}",
                                 w.name, w.partition, w.position

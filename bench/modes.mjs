@@ -84,14 +84,14 @@ async function child(mode, brokers) {
   clearInterval(sampler)
   heapMax = Math.max(heapMax, process.memoryUsage().heapUsed)
   await p.close()
-  const [o] = await admin.fetchTopicOffsets(topic)
+  const offsets = await admin.fetchTopicOffsets(topic)
   await admin.close()
   const out = {
     mode,
     n: N,
     delivered,
     failed,
-    inTopic: Number(o.offset),
+    inTopic: offsets.reduce((sum, o) => sum + Number(o.offset), 0),
     msgsPerSec: Math.round(N / secs),
     cpuNsPerMsg: Math.round(((cpu.user + cpu.system) * 1000) / N),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -143,21 +143,35 @@ describe("a batch corrupted on the broker's disk", () => {
     const topic = uniqueTopic('corrupt')
     await createTopic(topic, 1, {}, bootstrap)
     const p = new Producer({ bootstrapServers: bootstrap, lingerMs: 0 })
-    // Three awaited sends: three batches, offsets 0-9, 10-19, 20-29.
+    // Three awaited sends: offsets 0-9, 10-19, 20-29, in one or more batches each.
     for (let b = 0; b < 3; b++) {
       await p.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${b * 10 + i}` })) })
     }
     await p.close()
 
-    // Flip the last value byte of the second batch in the segment file (the batch's last
-    // byte is its last record's header count; the byte before it ends the value "m19").
-    // The broker serves fetches from this file as it is (it checks CRCs on produce only).
+    // Damage the batch that holds offset 15 (how the 30 records split into batches depends
+    // on timing): flip the last byte of its last record's value ("m<last>"; the byte after
+    // it is the record's header count). The broker serves fetches from this file as it is
+    // (it checks CRCs on produce only).
     const log = path.join(handle.brokers[0].dataDir, `${topic}-0`, '00000000000000000000.log')
     const bytes = fs.readFileSync(log)
-    const second = 12 + bytes.readInt32BE(8)
-    expect(bytes.readBigInt64BE(second)).toBe(10n) // base offset of the second batch
-    const last = second + 12 + bytes.readInt32BE(second + 8) - 2
-    expect(String.fromCharCode(bytes[last]!)).toBe('9')
+    let at = 0
+    let base = -1
+    let lastOffset = -1
+    while (at < bytes.length) {
+      const b = Number(bytes.readBigInt64BE(at))
+      const end = at + 12 + bytes.readInt32BE(at + 8)
+      const l = b + bytes.readInt32BE(at + 23) // baseOffset + lastOffsetDelta
+      if (b <= 15 && 15 <= l) {
+        base = b
+        lastOffset = l
+        break
+      }
+      at = end
+    }
+    expect(base).toBeGreaterThanOrEqual(0)
+    const last = at + 12 + bytes.readInt32BE(at + 8) - 2
+    expect(String.fromCharCode(bytes[last]!)).toBe(String(lastOffset).at(-1))
     const fd = fs.openSync(log, 'r+')
     fs.writeSync(fd, Buffer.from([bytes[last]! ^ 0xff]), 0, 1, last)
     fs.closeSync(fd)
@@ -181,16 +195,16 @@ describe("a batch corrupted on the broker's disk", () => {
     }
 
     const checked = await read(true)
-    expect(checked.got).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`))
+    expect(checked.got).toEqual(Array.from({ length: base }, (_, i) => `m${i}`))
     expect(checked.error).toBeInstanceOf(KafkaError)
     expect((checked.error as KafkaError).code).toBe('CORRUPT_MESSAGE')
     expect((checked.error as KafkaError).retriable).toBe(false)
-    expect((checked.error as KafkaError).message).toMatch(new RegExp(`${topic}-0 at offset 10`))
+    expect((checked.error as KafkaError).message).toMatch(new RegExp(`${topic}-0 at offset ${base}\\b`))
 
     const unchecked = await read(false)
     expect(unchecked.error).toBeNull()
     expect(unchecked.got).toHaveLength(30)
-    expect(unchecked.got[19]).not.toBe('m19') // the damaged value, delivered as stored
+    expect(unchecked.got[lastOffset]).not.toBe(`m${lastOffset}`) // the damaged value, delivered as stored
     expect(unchecked.got.filter((v, i) => v === `m${i}`)).toHaveLength(29)
   })
 })

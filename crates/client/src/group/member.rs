@@ -36,6 +36,7 @@ use super::assignor::{self, MemberSubscription, PartitionInfo, TopicsView};
 use super::wire::{self, Subscription};
 use super::{after, Assignor, CloseRequest, GroupEvent, Phase, Shared};
 use crate::cluster::{Metadata, Purpose};
+use crate::conn::Connection;
 use crate::error::{Error, Kind, Result};
 use crate::types::TopicPartition;
 
@@ -526,6 +527,32 @@ impl Task {
             .collect()
     }
 
+    /// A JoinGroup or SyncGroup call, which the broker may hold for a whole rebalance. A
+    /// close request ends the wait: the broker still holds the request, so the connection
+    /// is dropped with it.
+    #[allow(clippy::too_many_arguments)]
+    async fn rebalance_call<R: kafka_protocol::protocol::Request>(
+        &mut self,
+        sh: &Shared,
+        node: i32,
+        conn: &Connection,
+        api: ApiKey,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, Flow> {
+        tokio::select! {
+            r = conn.call(api, req, version, timeout) => r.map_err(|e| {
+                sh.coordinator.on_error(node, &e);
+                if e.retriable() { Flow::Backoff(e) } else { Flow::Fatal(e) }
+            }),
+            _ = close_requested(&mut self.close_rx) => {
+                conn.close();
+                Err(Flow::Close)
+            }
+        }
+    }
+
     async fn join(&mut self, topics: &[String]) -> Result<Joined, Flow> {
         let sh = self.sh.clone();
         // MEMBER_ID_REQUIRED and UNKNOWN_MEMBER_ID are answered by joining again at once.
@@ -567,20 +594,9 @@ impl Task {
                 .config()
                 .request_timeout
                 .max(sh.cfg.rebalance_timeout + JOIN_LAPSE);
-            let resp: JoinGroupResponse = tokio::select! {
-                r = conn.call(ApiKey::JoinGroup, &req, version, timeout) => match r {
-                    Ok(r) => r,
-                    Err(e) => {
-                        sh.coordinator.on_error(node, &e);
-                        return Err(if e.retriable() { Flow::Backoff(e) } else { Flow::Fatal(e) });
-                    }
-                },
-                _ = close_requested(&mut self.close_rx) => {
-                    // The broker still holds the request; drop the connection with it.
-                    conn.close();
-                    return Err(Flow::Close);
-                }
-            };
+            let resp: JoinGroupResponse = self
+                .rebalance_call(&sh, node, &conn, ApiKey::JoinGroup, &req, version, timeout)
+                .await?;
             let code = ErrorCode(resp.error_code);
             let msg = format!("JoinGroup of group `{}`", sh.cfg.group_id);
             if code.is_ok() {
@@ -750,19 +766,9 @@ impl Task {
             .config()
             .request_timeout
             .max(sh.cfg.session_timeout + JOIN_LAPSE);
-        let resp: SyncGroupResponse = tokio::select! {
-            r = conn.call(ApiKey::SyncGroup, &req, version, timeout) => match r {
-                Ok(r) => r,
-                Err(e) => {
-                    sh.coordinator.on_error(node, &e);
-                    return Err(if e.retriable() { Flow::Backoff(e) } else { Flow::Fatal(e) });
-                }
-            },
-            _ = close_requested(&mut self.close_rx) => {
-                conn.close();
-                return Err(Flow::Close);
-            }
-        };
+        let resp: SyncGroupResponse = self
+            .rebalance_call(&sh, node, &conn, ApiKey::SyncGroup, &req, version, timeout)
+            .await?;
         let code = ErrorCode(resp.error_code);
         if code.is_ok() {
             let inconsistent = resp.protocol_type.as_deref().is_some_and(|t| t != PROTOCOL_TYPE)

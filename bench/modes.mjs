@@ -4,6 +4,7 @@
 //   produce, send    the seed's workload (N x 100 bytes, acks=1, one partition) with the
 //                    fast path and with the Promise path (many concurrent sends sharing
 //                    batches): what issue #3 asks to report.
+//   produce-silent   produce() without an onDelivery callback (no records handed to JS)
 //   p2, p2-plain     P2 (16-byte random keys, acks=all, lz4, 6 partitions) with idempotence
 //                    on and off: the cost of idempotence (issue #6: < 10%).
 // Prints msgs/s, CPU per message, peak RSS and the largest JS heap seen (sampled every
@@ -27,6 +28,7 @@ const arg = (name, dflt) => {
 }
 const N = Number(arg('--n', 5_000_000))
 const REPS = Number(arg('--reps', 1))
+const BUFFER_MEMORY = arg('--buffer-memory') ? Number(arg('--buffer-memory')) : undefined
 const SEND_BATCH = 1000 // messages per send()
 const SEND_CONCURRENCY = 32 // send()s awaited together
 
@@ -47,10 +49,17 @@ async function child(mode, brokers) {
   const config = p2
     ? { bootstrapServers: brokers, acks: 'all', compressionType: 'lz4', enableIdempotence: mode === 'p2' }
     : { bootstrapServers: brokers, acks: 1 }
-  const p = new Producer(config, (r) => {
-    if (r.error) failed++
-    else delivered++
-  })
+  if (BUFFER_MEMORY) config.bufferMemory = BUFFER_MEMORY
+  // produce-silent: no onDelivery callback, so no records are handed to JS for reports
+  // (flush() still waits for every one; the topic's offsets count them).
+  const onDelivery =
+    mode === 'produce-silent'
+      ? undefined
+      : (r) => {
+          if (r.error) failed++
+          else delivered++
+        }
+  const p = new Producer(config, onDelivery)
   await p.connect([topic])
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
@@ -112,11 +121,15 @@ if (args[0] === '--child') {
   }
   try {
     const modes = arg('--modes', 'produce,send').split(',')
+    const known = ['produce', 'produce-silent', 'send', 'p2', 'p2-plain']
+    for (const m of modes) if (!known.includes(m)) throw new Error(`unknown mode ${m}; modes: ${known.join(', ')}`)
     console.log(`nkafka modes: N = ${N.toLocaleString('en-US')}, ${REPS} repetition(s), ${brokers}`)
     const results = new Map(modes.map((m) => [m, []]))
     for (let rep = 0; rep < REPS; rep++) {
       for (const mode of modes) {
-        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, brokers, '--n', String(N)], {
+        const childArgs = ['--child', mode, brokers, '--n', String(N)]
+        if (BUFFER_MEMORY) childArgs.push('--buffer-memory', String(BUFFER_MEMORY))
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...childArgs], {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'inherit'],
           timeout: 600_000,
@@ -131,14 +144,13 @@ if (args[0] === '--child') {
     }
     const med = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1]
     for (const [mode, rs] of results) {
-      const api =
-        mode === 'send'
-          ? `send() x${SEND_BATCH} msgs, ${SEND_CONCURRENCY} concurrent`
-          : mode === 'produce'
-            ? 'produce()'
-            : mode === 'p2'
-              ? 'P2 idempotent'
-              : 'P2 not idempotent'
+      const api = {
+        produce: 'produce()',
+        'produce-silent': 'produce(), no onDelivery',
+        send: `send() x${SEND_BATCH} msgs, ${SEND_CONCURRENCY} concurrent`,
+        p2: 'P2 idempotent',
+        'p2-plain': 'P2 not idempotent',
+      }[mode]
       const m = (k) => med(rs.map((r) => r[k]))
       console.log(
         `${api.padEnd(34)} ${m('msgsPerSec').toLocaleString('en-US').padStart(10)} msg/s  CPU ${m('cpuNsPerMsg')} ns/msg  peak RSS ${m('peakRssMB')} MB  JS heap max ${m('heapMaxMB')} MB  (median of ${rs.length})`,

@@ -6,7 +6,7 @@
 
 import { createRequire } from 'node:module'
 import { cpuSince, now, percentiles, progressReporter, randomPool, throughputResult } from '../lib/common.mjs'
-import { CONSUME_API, PRODUCE_API, rdkafkaClient } from '../lib/rdkafka.mjs'
+import { consumeWorkloads, PRODUCE_API, rdkafkaClient } from '../lib/rdkafka.mjs'
 
 const require = createRequire(import.meta.url)
 const PKG = '@confluentinc/kafka-javascript'
@@ -27,20 +27,7 @@ export const meta = {
       api: 'KafkaJS-style API: `await producer.send({ topic, messages: [{ value }] })` per message',
       config: 'new KafkaJS.Kafka({ kafkaJS: { brokers } }).producer({ kafkaJS: { acks: 1 } }); librdkafka defaults otherwise (linger.ms 5)',
     },
-    C1: {
-      api: CONSUME_API('assign([{ topic, partition, offset: 0 }...])'),
-      config: 'enable.auto.commit=false, auto.offset.reset=earliest (group.id set, never joined)',
-    },
-    'C1-6': { api: CONSUME_API('assign() of the 6 partitions'), config: 'as C1' },
-    C2: {
-      api: CONSUME_API('subscribe([topic])'),
-      config: 'group.id fresh per run, enable.auto.commit=true (default, 5 s), auto.offset.reset=earliest',
-    },
-    'C2-6': { api: CONSUME_API('subscribe([topic])'), config: 'as C2' },
-    E2E: {
-      api: "produce() each due message; KafkaConsumer subscribe + flowing consume() 'data' events",
-      config: `acks=1, ${POLL}; consumer group, earliest`,
-    },
+    ...consumeWorkloads(POLL),
   },
   unsupported: {},
 }

@@ -3,7 +3,7 @@
 // differ by library version too. Polling is node-rdkafka's: setPollInterval from JS.
 
 import { createRequire } from 'node:module'
-import { CONSUME_API, PRODUCE_API, rdkafkaClient } from '../lib/rdkafka.mjs'
+import { consumeWorkloads, PRODUCE_API, rdkafkaClient } from '../lib/rdkafka.mjs'
 
 const require = createRequire(import.meta.url)
 const PKG = 'node-rdkafka'
@@ -27,20 +27,7 @@ export const meta = {
       api: 'produce(topic, null, value, null, null, opaque) then await the delivery report of that opaque',
       config: 'acks=1, setPollInterval(1) (its README example of 100 ms would cap this at ~10 ops/s), linger.ms 5 (default)',
     },
-    C1: {
-      api: CONSUME_API('assign([{ topic, partition, offset: 0 }...])'),
-      config: 'enable.auto.commit=false, auto.offset.reset=earliest (group.id set, never joined)',
-    },
-    'C1-6': { api: CONSUME_API('assign() of the 6 partitions'), config: 'as C1' },
-    C2: {
-      api: CONSUME_API('subscribe([topic])'),
-      config: 'group.id fresh per run, enable.auto.commit=true (default, 5 s), auto.offset.reset=earliest',
-    },
-    'C2-6': { api: CONSUME_API('subscribe([topic])'), config: 'as C2' },
-    E2E: {
-      api: "produce() each due message; KafkaConsumer subscribe + flowing consume() 'data' events",
-      config: `acks=1, ${POLL}; consumer group, earliest`,
-    },
+    ...consumeWorkloads(POLL),
   },
   unsupported: {},
 }

@@ -249,3 +249,21 @@ export const PRODUCE_API = (poll) =>
   `Producer.produce(topic, null, value, key) in a loop, 'delivery-report' events counted (dr_cb); on ERR__QUEUE_FULL ${poll} and retry`
 export const CONSUME_API = (how) =>
   `KafkaConsumer ${how}, then consume(${CONSUME_BATCH}, cb) in a loop (non-flowing batch mode) reading every message value`
+
+/** The consume and E2E rows of both librdkafka clients' workloads (same API, same config). */
+export const consumeWorkloads = (poll) => ({
+  C1: {
+    api: CONSUME_API('assign([{ topic, partition, offset: 0 }...])'),
+    config: 'enable.auto.commit=false, auto.offset.reset=earliest (group.id set, never joined)',
+  },
+  'C1-6': { api: CONSUME_API('assign() of the 6 partitions'), config: 'as C1' },
+  C2: {
+    api: CONSUME_API('subscribe([topic])'),
+    config: 'group.id fresh per run, enable.auto.commit=true (default, 5 s), auto.offset.reset=earliest',
+  },
+  'C2-6': { api: CONSUME_API('subscribe([topic])'), config: 'as C2' },
+  E2E: {
+    api: "produce() each due message; KafkaConsumer subscribe + flowing consume() 'data' events",
+    config: `acks=1, ${poll}; consumer group, earliest`,
+  },
+})

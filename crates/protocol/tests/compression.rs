@@ -12,6 +12,9 @@ use nkafka_protocol::DecodeError;
 use proptest::prelude::*;
 use serde_json::Value;
 
+mod common;
+use common::{cases, hex, opt_hex};
+
 const CODECS: [Compression; 4] = [
     Compression::Gzip,
     Compression::Snappy,
@@ -21,27 +24,6 @@ const CODECS: [Compression; 4] = [
 
 /// A bound that no test vector comes near.
 const BIG: usize = 64 << 20;
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn opt_hex(v: &Value) -> Option<Vec<u8>> {
-    v.as_str().map(hex)
-}
-
-fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/record_batches.json"
-    ))
-    .unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["cases"].as_array().unwrap().clone()
-}
 
 fn codec_named(name: &str) -> Compression {
     match name {

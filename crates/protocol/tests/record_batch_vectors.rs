@@ -5,26 +5,8 @@
 use nkafka_protocol::record_batch::{write_header, BatchBuilder, Batches, Compression, Header, ProducerFields};
 use serde_json::Value;
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn opt_hex(v: &Value) -> Option<Vec<u8>> {
-    v.as_str().map(hex)
-}
-
-fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/record_batches.json"
-    ))
-    .unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["cases"].as_array().unwrap().clone()
-}
+mod common;
+use common::{cases, hex, opt_hex};
 
 struct InputRecord {
     timestamp: i64,

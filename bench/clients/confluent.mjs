@@ -5,7 +5,7 @@
 // which is what an application awaiting each message writes with this client.
 
 import { createRequire } from 'node:module'
-import { cpuSince, now, percentiles, progressReporter, randomPool, throughputResult } from '../lib/common.mjs'
+import { measureAwaitEach } from '../lib/common.mjs'
 import { consumeWorkloads, PRODUCE_API, rdkafkaClient } from '../lib/rdkafka.mjs'
 
 const require = createRequire(import.meta.url)
@@ -38,29 +38,15 @@ export function extraVersions() {
 
 async function sendAwaitKafkaJS(spec) {
   const { KafkaJS } = require(PKG)
-  const { n, topic } = spec
+  const { topic } = spec
   const kafka = new KafkaJS.Kafka({
     kafkaJS: { brokers: [spec.bootstrap], clientId: 'bench-confluent', logLevel: KafkaJS.logLevel.NOTHING },
   })
   const producer = kafka.producer({ kafkaJS: { acks: spec.acks } })
   await producer.connect()
-  const values = randomPool(spec.valueSize)
-  const mask = values.length - 1
-  const lat = new Float64Array(n)
-  const progress = progressReporter('sent', n)
-  await producer.send({ topic, messages: [{ value: values[0] }] })
-  const cpu0 = process.cpuUsage()
-  const t0 = now()
-  for (let i = 0; i < n; i++) {
-    const s = now()
-    await producer.send({ topic, messages: [{ value: values[i & mask] }] })
-    lat[i] = now() - s
-    progress(i)
-  }
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
+  const result = await measureAwaitEach(spec, (value) => producer.send({ topic, messages: [{ value }] }))
   await producer.disconnect()
-  return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+  return result
 }
 
 export const workloads = {

@@ -6,9 +6,9 @@ import { createRequire } from 'node:module'
 import {
   cpuSince,
   e2eRecorder,
+  measureAwaitEach,
   now,
   paceProducer,
-  percentiles,
   progressReporter,
   randomPool,
   stampValue,
@@ -109,26 +109,12 @@ async function produce(spec) {
 }
 
 async function sendAwait(spec) {
-  const { n, topic } = spec
-  const values = randomPool(spec.valueSize)
-  const mask = values.length - 1
-  const lat = new Float64Array(n)
-  const progress = progressReporter('sent', n)
+  const { topic } = spec
   const producer = kafka(spec).producer({ allowAutoTopicCreation: false })
   await producer.connect()
-  await producer.send({ topic, acks: spec.acks, messages: [{ value: values[0] }] })
-  const cpu0 = process.cpuUsage()
-  const t0 = now()
-  for (let i = 0; i < n; i++) {
-    const s = now()
-    await producer.send({ topic, acks: spec.acks, messages: [{ value: values[i & mask] }] })
-    lat[i] = now() - s
-    progress(i)
-  }
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
+  const result = await measureAwaitEach(spec, (value) => producer.send({ topic, acks: spec.acks, messages: [{ value }] }))
   await producer.disconnect()
-  return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+  return result
 }
 
 async function consumeGroup(spec) {

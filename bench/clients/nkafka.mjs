@@ -10,9 +10,9 @@ import {
   cpuSince,
   deferred,
   e2eRecorder,
+  measureAwaitEach,
   now,
   paceProducer,
-  percentiles,
   progressReporter,
   randomPool,
   sleep,
@@ -151,27 +151,12 @@ async function produceLoop(spec) {
 
 async function sendAwait(spec) {
   const { Producer } = load()
-  const { n, topic } = spec
-  const values = randomPool(spec.valueSize)
-  const mask = values.length - 1
-  const lat = new Float64Array(n)
-  const progress = progressReporter('sent', n)
+  const { topic } = spec
   const producer = new Producer(config(spec))
   await producer.connect()
-  // One untimed send: the topic's metadata, like every client's first send.
-  await producer.send({ topic, messages: [{ value: values[0] }] })
-  const cpu0 = process.cpuUsage()
-  const t0 = now()
-  for (let i = 0; i < n; i++) {
-    const s = now()
-    await producer.send({ topic, messages: [{ value: values[i & mask] }] })
-    lat[i] = now() - s
-    progress(i)
-  }
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
+  const result = await measureAwaitEach(spec, (value) => producer.send({ topic, messages: [{ value }] }))
   await producer.close()
-  return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+  return result
 }
 
 async function consume(spec, group) {

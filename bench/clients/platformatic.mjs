@@ -11,9 +11,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   cpuSince,
   e2eRecorder,
+  measureAwaitEach,
   now,
   paceProducer,
-  percentiles,
   progressReporter,
   randomPool,
   stampValue,
@@ -112,30 +112,16 @@ async function produce(spec) {
 
 async function sendAwait(spec) {
   const { Producer } = await load(spec)
-  const { n, topic } = spec
-  const values = randomPool(spec.valueSize)
-  const mask = values.length - 1
-  const lat = new Float64Array(n)
-  const progress = progressReporter('sent', n)
+  const { topic } = spec
   const producer = new Producer({
     clientId: 'bench-platformatic',
     bootstrapBrokers: [spec.bootstrap],
     acks: spec.acks,
     autocreateTopics: false,
   })
-  await producer.send({ messages: [{ topic, value: values[0] }] })
-  const cpu0 = process.cpuUsage()
-  const t0 = now()
-  for (let i = 0; i < n; i++) {
-    const s = now()
-    await producer.send({ messages: [{ topic, value: values[i & mask] }] })
-    lat[i] = now() - s
-    progress(i)
-  }
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
+  const result = await measureAwaitEach(spec, (value) => producer.send({ messages: [{ topic, value }] }))
   await producer.close()
-  return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+  return result
 }
 
 async function consumeGroup(spec) {

@@ -153,3 +153,28 @@ export async function paceProducer({ rate, durationMs, sendDue, tickMs = E2E_TIC
   }
   return sent
 }
+
+/**
+ * P3's measurement, the same for every client: one untimed `send(value)` (the topic's
+ * metadata, as every client's first send), then `spec.n` sends each awaited before the
+ * next, timed one by one. `send` awaits one message's acknowledgement.
+ */
+export async function measureAwaitEach(spec, send) {
+  const { n } = spec
+  const values = randomPool(spec.valueSize)
+  const mask = values.length - 1
+  const lat = new Float64Array(n)
+  const progress = progressReporter('sent', n)
+  await send(values[0])
+  const cpu0 = process.cpuUsage()
+  const t0 = now()
+  for (let i = 0; i < n; i++) {
+    const s = now()
+    await send(values[i & mask])
+    lat[i] = now() - s
+    progress(i)
+  }
+  const elapsed = now() - t0
+  const cpu = cpuSince(cpu0)
+  return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+}

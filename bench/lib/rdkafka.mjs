@@ -8,9 +8,9 @@ import {
   cpuSince,
   deferred,
   e2eRecorder,
+  measureAwaitEach,
   now,
   paceProducer,
-  percentiles,
   progressReporter,
   randomPool,
   sleep,
@@ -124,13 +124,9 @@ export function rdkafkaClient({ pkg, clientId, pollInBackground }) {
 
   /** P3 with the node-rdkafka-style API: produce() with an opaque, resolve on its delivery report. */
   async function sendAwaitRdkafka(spec) {
-    const { n, topic } = spec
+    const { topic } = spec
     const { producer } = await connectProducer(producerConf(spec, clientId))
     if (!pollInBackground) producer.setPollInterval(1)
-    const values = randomPool(spec.valueSize)
-    const mask = values.length - 1
-    const lat = new Float64Array(n)
-    const progress = progressReporter('sent', n)
     producer.on('delivery-report', (err, report) => {
       const d = report?.opaque
       if (!d) return
@@ -142,19 +138,9 @@ export function rdkafkaClient({ pkg, clientId, pollInBackground }) {
       producer.produce(topic, null, value, null, null, d)
       return d.promise
     }
-    await sendOne(values[0])
-    const cpu0 = process.cpuUsage()
-    const t0 = now()
-    for (let i = 0; i < n; i++) {
-      const s = now()
-      await sendOne(values[i & mask])
-      lat[i] = now() - s
-      progress(i)
-    }
-    const elapsed = now() - t0
-    const cpu = cpuSince(cpu0)
+    const result = await measureAwaitEach(spec, sendOne)
     await disconnect(producer)
-    return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+    return result
   }
 
   async function connectConsumer(spec, group) {

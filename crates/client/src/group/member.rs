@@ -527,6 +527,22 @@ impl Task {
             .collect()
     }
 
+    /// The coordinator's connection and the version of `api` to use with it, unless a
+    /// close request comes first.
+    async fn coordinator<R: kafka_protocol::protocol::Message>(
+        &mut self,
+        sh: &Shared,
+        api: ApiKey,
+    ) -> Result<(i32, Connection, i16), Flow> {
+        let deadline = after(sh.cluster.config().request_timeout);
+        let (node, conn) = tokio::select! {
+            c = sh.coordinator.connection(Purpose::Group, deadline) => c.map_err(Flow::Backoff)?,
+            _ = close_requested(&mut self.close_rx) => return Err(Flow::Close),
+        };
+        let version = conn.versions().pick_for::<R>(api).map_err(Flow::Fatal)?;
+        Ok((node, conn, version))
+    }
+
     /// A JoinGroup or SyncGroup call, which the broker may hold for a whole rebalance. A
     /// close request ends the wait: the broker still holds the request, so the connection
     /// is dropped with it.
@@ -557,15 +573,7 @@ impl Task {
         let sh = self.sh.clone();
         // MEMBER_ID_REQUIRED and UNKNOWN_MEMBER_ID are answered by joining again at once.
         for _ in 0..4 {
-            let deadline = after(sh.cluster.config().request_timeout);
-            let (node, conn) = tokio::select! {
-                c = sh.coordinator.connection(Purpose::Group, deadline) => c.map_err(Flow::Backoff)?,
-                _ = close_requested(&mut self.close_rx) => return Err(Flow::Close),
-            };
-            let version = conn
-                .versions()
-                .pick_for::<JoinGroupRequest>(ApiKey::JoinGroup)
-                .map_err(Flow::Fatal)?;
+            let (node, conn, version) = self.coordinator::<JoinGroupRequest>(&sh, ApiKey::JoinGroup).await?;
             if sh.cfg.group_instance_id.is_some() && version < 5 {
                 return Err(Flow::Fatal(Error::new(
                     Kind::UnsupportedVersion,
@@ -737,15 +745,7 @@ impl Task {
         assignments: Vec<SyncGroupRequestAssignment>,
     ) -> Result<Vec<TopicPartition>, Flow> {
         let sh = self.sh.clone();
-        let deadline = after(sh.cluster.config().request_timeout);
-        let (node, conn) = tokio::select! {
-            c = sh.coordinator.connection(Purpose::Group, deadline) => c.map_err(Flow::Backoff)?,
-            _ = close_requested(&mut self.close_rx) => return Err(Flow::Close),
-        };
-        let version = conn
-            .versions()
-            .pick_for::<SyncGroupRequest>(ApiKey::SyncGroup)
-            .map_err(Flow::Fatal)?;
+        let (node, conn, version) = self.coordinator::<SyncGroupRequest>(&sh, ApiKey::SyncGroup).await?;
         let mut req = SyncGroupRequest::default()
             .with_group_id(group_id(&sh))
             .with_generation_id(j.generation)

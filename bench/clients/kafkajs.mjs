@@ -6,6 +6,7 @@ import { createRequire } from 'node:module'
 import {
   cpuSince,
   e2eRecorder,
+  finishConsume,
   measureAwaitEach,
   now,
   paceProducer,
@@ -141,16 +142,12 @@ async function consumeGroup(spec) {
       if (count >= n) resolveDone()
     },
   })
-  await withTimeout(done, spec.timeoutMs, `${n} messages (have ${count})`)
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
-  await consumer.disconnect()
-  return throughputResult({
-    n: count,
-    elapsedMs: elapsed,
-    valueSize: spec.valueSize,
-    cpu,
-    extra: { firstMessageMs: firstAt - t0, valueBytes: bytes },
+  return finishConsume(spec, {
+    done,
+    t0,
+    cpu0,
+    seen: () => ({ count, bytes, firstAt }),
+    close: () => consumer.disconnect(),
   })
 }
 
@@ -185,7 +182,7 @@ async function e2e(spec) {
     },
   })
   await Promise.all(inflight)
-  await withTimeout(rec.done, spec.timeoutMs, `${rec.expected} messages (have ${rec.received})`)
+  await withTimeout(rec.done, spec.timeoutMs, () => `${rec.expected} messages (have ${rec.received})`)
   const cpu = cpuSince(cpu0)
   await Promise.all([consumer.disconnect(), producer.disconnect()])
   return { n: rec.received, rate: spec.rate, durationMs: spec.durationMs, cpuWindow: cpu, latency: rec.latency() }

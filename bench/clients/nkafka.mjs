@@ -10,6 +10,7 @@ import {
   cpuSince,
   deferred,
   e2eRecorder,
+  finishConsume,
   measureAwaitEach,
   now,
   paceProducer,
@@ -140,7 +141,7 @@ async function produceLoop(spec) {
       i-- // retry this message
     }
   }
-  await withTimeout(all.promise, spec.timeoutMs, `${n} delivery reports (have ${reports})`)
+  await withTimeout(all.promise, spec.timeoutMs, () => `${n} delivery reports (have ${reports})`)
   const elapsed = now() - t0
   const cpu = cpuSince(cpu0)
   const stats = producer.stats()
@@ -181,16 +182,12 @@ async function consume(spec, group) {
       if (count >= n) break
     }
   })()
-  await withTimeout(loop, spec.timeoutMs, `${n} messages (have ${count})`)
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
-  await consumer.close()
-  return throughputResult({
-    n: count,
-    elapsedMs: elapsed,
-    valueSize: spec.valueSize,
-    cpu,
-    extra: { firstMessageMs: firstAt - t0, valueBytes: bytes },
+  return finishConsume(spec, {
+    done: loop,
+    t0,
+    cpu0,
+    seen: () => ({ count, bytes, firstAt }),
+    close: () => consumer.close(),
   })
 }
 
@@ -223,7 +220,7 @@ async function e2e(spec) {
       for (let j = 0; j < count; j++) producer.produce(topic, null, stampValue(Buffer.from(values[k++ & 4095])))
     },
   })
-  await withTimeout(rec.done, spec.timeoutMs, `${rec.expected} messages (have ${rec.received})`)
+  await withTimeout(rec.done, spec.timeoutMs, () => `${rec.expected} messages (have ${rec.received})`)
   const cpu = cpuSince(cpu0)
   consumer.stop()
   await Promise.race([running, sleep(2000)]).catch(() => {})

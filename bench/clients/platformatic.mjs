@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   cpuSince,
   e2eRecorder,
+  finishConsume,
   measureAwaitEach,
   now,
   paceProducer,
@@ -146,17 +147,15 @@ async function consumeGroup(spec) {
     else if ((count & 0xffff) === 0) progress(count)
   })
   stream.on('error', (e) => process.stderr.write(`stream error: ${e?.message ?? e}\n`))
-  await withTimeout(done, spec.timeoutMs, `${n} messages (have ${count})`)
-  const elapsed = now() - t0
-  const cpu = cpuSince(cpu0)
-  await stream.close().catch(() => {})
-  await consumer.close(true).catch(() => {})
-  return throughputResult({
-    n: count,
-    elapsedMs: elapsed,
-    valueSize: spec.valueSize,
-    cpu,
-    extra: { firstMessageMs: firstAt - t0, valueBytes: bytes },
+  return finishConsume(spec, {
+    done,
+    t0,
+    cpu0,
+    seen: () => ({ count, bytes, firstAt }),
+    close: async () => {
+      await stream.close().catch(() => {})
+      await consumer.close(true).catch(() => {})
+    },
   })
 }
 
@@ -190,7 +189,7 @@ async function e2e(spec) {
     },
   })
   await Promise.all(inflight)
-  await withTimeout(rec.done, spec.timeoutMs, `${rec.expected} messages (have ${rec.received})`)
+  await withTimeout(rec.done, spec.timeoutMs, () => `${rec.expected} messages (have ${rec.received})`)
   const cpu = cpuSince(cpu0)
   await stream.close().catch(() => {})
   await Promise.all([consumer.close(true).catch(() => {}), producer.close().catch(() => {})])

@@ -92,7 +92,8 @@ export function withTimeout(promise, ms, what) {
   return Promise.race([
     promise,
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+      // `what` may be a function, so that counts in the message are read when it fires.
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms)
       timer.unref?.()
     }),
   ]).finally(() => clearTimeout(timer))
@@ -177,4 +178,24 @@ export async function measureAwaitEach(spec, send) {
   const elapsed = now() - t0
   const cpu = cpuSince(cpu0)
   return { ...throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu }), latency: percentiles(lat) }
+}
+
+/**
+ * The end of every consume workload (C1, C2): wait until `done` (bounded by the spec's
+ * timeout), stop the clock, close the client, report. `seen()` gives the counts so far,
+ * `{ count, bytes, firstAt }`, read when the clock stops.
+ */
+export async function finishConsume(spec, { done, t0, cpu0, seen, close }) {
+  await withTimeout(done, spec.timeoutMs, () => `${spec.n} messages (have ${seen().count})`)
+  const elapsedMs = now() - t0
+  const cpu = cpuSince(cpu0)
+  const { count, bytes, firstAt } = seen()
+  await close()
+  return throughputResult({
+    n: count,
+    elapsedMs,
+    valueSize: spec.valueSize,
+    cpu,
+    extra: { firstMessageMs: firstAt - t0, valueBytes: bytes },
+  })
 }

@@ -8,6 +8,7 @@ import {
   cpuSince,
   deferred,
   e2eRecorder,
+  finishConsume,
   measureAwaitEach,
   now,
   paceProducer,
@@ -180,16 +181,12 @@ export function rdkafkaClient({ pkg, clientId, pollInBackground }) {
       })
     }
     next()
-    await withTimeout(done.promise, spec.timeoutMs, `${n} messages (have ${count})`)
-    const elapsed = now() - t0
-    const cpu = cpuSince(cpu0)
-    await disconnect(consumer)
-    return throughputResult({
-      n: count,
-      elapsedMs: elapsed,
-      valueSize: spec.valueSize,
-      cpu,
-      extra: { firstMessageMs: firstAt - t0, valueBytes: bytes },
+    return finishConsume(spec, {
+      done: done.promise,
+      t0,
+      cpu0,
+      seen: () => ({ count, bytes, firstAt }),
+      close: () => disconnect(consumer),
     })
   }
 
@@ -216,7 +213,7 @@ export function rdkafkaClient({ pkg, clientId, pollInBackground }) {
         for (let j = 0; j < count; j++) producer.produce(topic, null, stampValue(Buffer.from(values[k++ & 4095])), null)
       },
     })
-    await withTimeout(rec.done, spec.timeoutMs, `${rec.expected} messages (have ${rec.received})`)
+    await withTimeout(rec.done, spec.timeoutMs, () => `${rec.expected} messages (have ${rec.received})`)
     const cpu = cpuSince(cpu0)
     await Promise.all([disconnect(producer), disconnect(consumer)])
     return { n: rec.received, rate: spec.rate, durationMs: spec.durationMs, cpuWindow: cpu, latency: rec.latency() }

@@ -154,7 +154,7 @@ export function renderSummary(dir, tag, docs) {
       `Broker: Apache Kafka ${first.broker.version}, one KRaft node on the same machine (${first.broker.startedByBench ? `started by the harness, heap ${first.broker.heap}` : first.broker.note}). ` +
       `Load average at the start: ${m.loadAvg?.join(' ')}. Date: ${dateRange(docs)} UTC.`,
     '',
-    'Each client runs in its own process, a fresh topic per client per repetition, repetitions interleaved (A B C A B C ...); figures are medians over repetitions. ' +
+    'Each client runs in its own process, a fresh topic per client per repetition, repetitions interleaved (every client once per repetition, the one that goes first rotating); figures are medians over repetitions. ' +
       'msgs/s and MB/s (payload bytes, 10^6) are measured inside the client process from the first call to the last delivery report (producers) or from the start of consuming to the N-th message (consumers), except kcat (process wall time). ' +
       '"CPU ns/msg (window)" is the client process\'s CPU (all threads) in that same window; "CPU ns/msg (process)" and "peak RSS" are measured from outside (GNU time: user+sys of the whole process including start-up, max RSS). ' +
       'JVM start-up and JIT make the process figures of the Java tools larger at small N.',

@@ -1,8 +1,9 @@
-// `npm test`: every test against one real broker. Starts the local Kafka (scripts/kafka.mjs)
-// unless KAFKA_BROKERS points at one, runs the Rust tests (unit, vectors, integration) and
+// `npm test`: every test against real brokers. Starts the local Kafka (scripts/kafka.mjs;
+// `single`, and `secure` for the TLS/SASL tests) unless KAFKA_BROKERS / KAFKA_SECURE_JSON
+// point at running ones, runs the Rust tests (unit, vectors, integration) and
 // the vitest suite, and ends with one line: `tests: N passed, M failed`.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -51,7 +52,25 @@ if (!brokers) {
   brokers = started.bootstrap
   console.log(`npm test: local Kafka at ${brokers}`)
 }
-const env = { KAFKA_BROKERS: brokers }
+// The `secure` broker (TLS and SASL listeners) for the security tests of both suites,
+// described in a JSON file they read (KAFKA_SECURE_JSON names an existing one).
+let secureJson = process.env.KAFKA_SECURE_JSON?.trim()
+let secure = null
+if (!secureJson) {
+  const kafka = await import('./kafka.mjs')
+  try {
+    secure = await kafka.startKafka({ mode: 'secure', fresh: true, autoCreateTopics: false })
+  } catch (e) {
+    if (started) await started.stop()
+    console.error(`npm test: could not start the local secure Kafka broker: ${e.message}`)
+    process.exit(1)
+  }
+  mkdirSync(join(root, '.cache'), { recursive: true })
+  secureJson = join(root, '.cache', 'kafka-secure.json')
+  writeFileSync(secureJson, JSON.stringify(secure, null, 2))
+  console.log(`npm test: local secure Kafka at ${secure.bootstrap} (listeners in ${secureJson})`)
+}
+const env = { KAFKA_BROKERS: brokers, KAFKA_SECURE_JSON: secureJson }
 
 try {
   if (only !== 'js') {
@@ -96,6 +115,7 @@ try {
   }
 } finally {
   if (started) await started.stop()
+  if (secure) await secure.stop()
 }
 
 if (broken) {

@@ -106,6 +106,7 @@ pub struct Cluster {
     conn_stats: Mutex<HashMap<(i32, Purpose), Arc<ConnStats>>>,
     refresh_lock: tokio::sync::Mutex<()>,
     refreshes: AtomicU64,
+    connection_attempts: AtomicU64,
     jitter: AtomicU64,
 }
 
@@ -120,6 +121,7 @@ impl Cluster {
             conn_stats: Mutex::new(HashMap::new()),
             refresh_lock: tokio::sync::Mutex::new(()),
             refreshes: AtomicU64::new(0),
+            connection_attempts: AtomicU64::new(0),
             jitter: AtomicU64::new(1),
         })
     }
@@ -137,6 +139,20 @@ impl Cluster {
     /// How many metadata refreshes completed.
     pub fn refresh_count(&self) -> u64 {
         self.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// How many connections were attempted (successful or not), on every purpose.
+    pub fn connection_attempts(&self) -> u64 {
+        self.connection_attempts.load(Ordering::Relaxed)
+    }
+
+    /// KIP-368 re-authentications run on live connections, on every purpose.
+    pub fn reauthentications(&self) -> usize {
+        self.conn_stats
+            .lock()
+            .values()
+            .map(|s| s.reauthentications.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Highest pipelining depth seen on any connection of `purpose`.
@@ -201,6 +217,7 @@ impl Cluster {
             16
         };
         let opts = ConnectOptions::from_config(&self.cfg, max_in_flight);
+        self.connection_attempts.fetch_add(1, Ordering::Relaxed);
         match Connection::connect(&addr, &opts, stats).await {
             Ok(c) => {
                 st.failures = 0;
@@ -255,6 +272,9 @@ impl Cluster {
                 }
                 match tokio::time::timeout(left, self.connection(b, Purpose::Control)).await {
                     Ok(Ok(c)) => return Ok(c),
+                    // Wrong credentials or an untrusted certificate: every broker
+                    // answers the same, so report it now rather than at the deadline.
+                    Ok(Err(e)) if e.is_auth() => return Err(e),
                     Ok(Err(e)) => last_err = Some(e),
                     Err(_) => break,
                 }

@@ -2,9 +2,12 @@
 //! Ranges and cross-field rules are checked here, once, for Rust and JS users alike; the
 //! TypeScript layer checks only shapes (types, unknown keys).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::security::tls::Tls;
+use crate::security::Sasl;
 
 /// A `host:port` pair from `bootstrapServers`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +90,10 @@ pub struct ClientConfig {
     pub retry_backoff: Duration,
     /// Cap of the exponential retry backoff (Java default 1 s, KIP-580).
     pub retry_backoff_max: Duration,
+    /// TLS for every broker connection (`ssl`); `None` for plaintext.
+    pub tls: Option<Tls>,
+    /// SASL authentication on every connection (`sasl`).
+    pub sasl: Option<Arc<Sasl>>,
 }
 
 impl ClientConfig {
@@ -103,6 +110,8 @@ impl ClientConfig {
             reconnect_backoff_max: Duration::from_millis(1_000),
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_millis(1_000),
+            tls: None,
+            sasl: None,
         }
     }
 

@@ -6,6 +6,15 @@
 //! connection: every waiter gets a retriable error, both tasks stop, and the next user
 //! builds a new connection (see `cluster.rs`). Responses are strictly ordered on a Kafka
 //! connection, so a single timed-out request leaves no way to resynchronise.
+//! Setup, within `requestTimeoutMs`: TCP connect, the TLS handshake (`ssl`), ApiVersions,
+//! then SASL (`sasl`) before any other request. When the broker limits the SASL session
+//! (`session_lifetime_ms`, KIP-368), a task re-authenticates the live connection before it
+//! expires: it closes the connection's gate (an async RwLock every sender holds for
+//! reading while it queues a request), so nothing else is queued between SaslHandshake and
+//! the final SaslAuthenticate, as the broker requires. Requests already queued or in flight
+//! are not touched: their responses arrive in order before the re-authentication's, so
+//! no batch is dropped or reordered.
+//!
 //! Model: franz-go `pkg/kgo/broker.go`, rskafka `src/messenger.rs`.
 
 use std::collections::VecDeque;
@@ -20,14 +29,16 @@ use kafka_protocol::protocol::{Message, StrBytes};
 use nkafka_protocol::error::ErrorCode;
 use nkafka_protocol::frame::{self, Frame};
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::config::{ClientConfig, HostPort};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, TlsFailure};
+use crate::security::sasl;
+use crate::security::tls::Tls;
+use crate::security::Sasl;
 
 /// Largest response frame we accept. Fetch responses are bounded by `fetchMaxBytes`
 /// (default 50 MiB); anything far beyond that means the peer is not a Kafka broker
@@ -84,6 +95,8 @@ pub struct ConnStats {
     pub max_in_flight_seen: AtomicUsize,
     /// Requests written.
     pub requests: AtomicUsize,
+    /// KIP-368 re-authentications run on live connections.
+    pub reauthentications: AtomicUsize,
 }
 
 struct Outgoing {
@@ -117,6 +130,8 @@ struct Shared {
     next_correlation_id: AtomicI32,
     stats: Arc<ConnStats>,
     max_idle: Duration,
+    /// Whether the socket is TLS (for error hints).
+    tls: bool,
 }
 
 impl Shared {
@@ -143,6 +158,10 @@ impl Shared {
     }
 }
 
+/// Held for reading while a request is queued; the re-authentication task holds it for
+/// writing. `None` on connections without a SASL session limit (no cost on those).
+type Gate = Option<Arc<tokio::sync::RwLock<()>>>;
+
 /// A handle to a broker connection; clones share it.
 #[derive(Clone)]
 pub struct Connection {
@@ -151,6 +170,7 @@ pub struct Connection {
     slots: Arc<Semaphore>,
     versions: Arc<ApiVersions>,
     client_id: Arc<str>,
+    gate: Gate,
 }
 
 /// Options for opening a connection.
@@ -168,6 +188,10 @@ pub struct ConnectOptions {
     pub request_timeout: Duration,
     /// Close the connection after this long without requests.
     pub max_idle: Duration,
+    /// TLS, when the listener uses it.
+    pub tls: Option<Tls>,
+    /// SASL, when the listener uses it.
+    pub sasl: Option<Arc<Sasl>>,
 }
 
 impl ConnectOptions {
@@ -180,15 +204,25 @@ impl ConnectOptions {
             client_id: cfg.client_id.as_str().into(),
             request_timeout: cfg.request_timeout,
             max_idle: cfg.connections_max_idle,
+            tls: cfg.tls.clone(),
+            sasl: cfg.sasl.clone(),
         }
     }
 }
 
 impl Connection {
-    /// Connects, negotiates API versions, and starts the I/O tasks.
+    /// Connects (TLS when configured), negotiates API versions, authenticates (SASL when
+    /// configured) and starts the I/O tasks.
     pub async fn connect(addr: &HostPort, opts: &ConnectOptions, stats: Arc<ConnStats>) -> Result<Connection> {
         let name: Arc<str> = addr.to_string().into();
         let deadline = Instant::now() + opts.setup_timeout;
+        let timed_out = |what: &str| {
+            Error::new(
+                Kind::RequestTimeout,
+                format!("{what} {name} timed out after {} ms", opts.setup_timeout.as_millis()),
+            )
+            .with_broker(&name)
+        };
         let stream = tokio::time::timeout_at(deadline, TcpStream::connect((addr.host.as_str(), addr.port)))
             .await
             .map_err(|_| {
@@ -207,7 +241,6 @@ impl Connection {
             let sock = socket2::SockRef::from(&stream);
             let _ = sock.set_keepalive(true);
         }
-        let (read, write) = stream.into_split();
         let slots = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
         let shared = Arc::new(Shared {
             name: name.clone(),
@@ -219,16 +252,32 @@ impl Connection {
             next_correlation_id: AtomicI32::new(0),
             stats,
             max_idle: opts.max_idle,
+            tls: opts.tls.is_some(),
         });
         let (tx, rx) = mpsc::channel(opts.max_in_flight.max(1) * 2);
-        tokio::spawn(write_loop(shared.clone(), write, rx));
-        tokio::spawn(read_loop(shared.clone(), read));
+        match &opts.tls {
+            None => {
+                // Owned halves: no lock between reader and writer on the plaintext path.
+                let (read, write) = stream.into_split();
+                tokio::spawn(write_loop(shared.clone(), write, rx));
+                tokio::spawn(read_loop(shared.clone(), read, false));
+            }
+            Some(tls) => {
+                let stream = tokio::time::timeout_at(deadline, tls.connect(&addr.host, stream, &name))
+                    .await
+                    .map_err(|_| timed_out("the TLS handshake with"))??;
+                let (read, write) = tokio::io::split(stream);
+                tokio::spawn(write_loop(shared.clone(), write, rx));
+                tokio::spawn(read_loop(shared.clone(), read, true));
+            }
+        }
         let mut conn = Connection {
             shared,
             tx,
             slots,
             versions: Arc::new(ApiVersions::default()),
             client_id: opts.client_id.clone(),
+            gate: None,
         };
         let versions = tokio::time::timeout_at(deadline, conn.negotiate_versions(opts.setup_timeout))
             .await
@@ -243,14 +292,48 @@ impl Connection {
                 .with_broker(&name)
             });
         match versions {
-            Ok(Ok(v)) => {
-                conn.versions = Arc::new(v);
-                Ok(conn)
-            }
+            Ok(Ok(v)) => conn.versions = Arc::new(v),
             Ok(Err(e)) | Err(e) => {
                 conn.close();
-                Err(e)
+                return Err(e);
             }
+        }
+        if let Some(sasl) = &opts.sasl {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            let session = match tokio::time::timeout_at(deadline, sasl::authenticate(&conn, sasl, left)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    conn.close();
+                    return Err(e);
+                }
+                Err(_) => {
+                    conn.close();
+                    return Err(timed_out("SASL authentication with"));
+                }
+            };
+            if let Some(lifetime) = session.lifetime {
+                conn.gate = Some(Arc::new(tokio::sync::RwLock::new(())));
+                tokio::spawn(reauthenticate(
+                    conn.downgrade(),
+                    sasl.clone(),
+                    lifetime,
+                    opts.request_timeout,
+                ));
+            }
+        }
+        Ok(conn)
+    }
+
+    fn downgrade(&self) -> WeakConnection {
+        WeakConnection {
+            shared: self.shared.clone(),
+            tx: self.tx.downgrade(),
+            slots: self.slots.clone(),
+            versions: self.versions.clone(),
+            client_id: self.client_id.clone(),
+            gate: self.gate.clone(),
         }
     }
 
@@ -300,6 +383,15 @@ impl Connection {
 
     fn not_kafka(&self, e: Error) -> Error {
         match e.kind {
+            // A TLS listener drops a client that speaks plaintext; say what to check.
+            Kind::Network if !self.shared.tls => Error::new(
+                Kind::Network,
+                format!(
+                    "{} (before answering ApiVersions: if this port is a TLS listener, set `ssl`)",
+                    e.message
+                ),
+            )
+            .with_broker(&self.shared.name),
             Kind::Protocol => Error::new(
                 Kind::Protocol,
                 format!("{} did not answer like a Kafka broker: {}", self.shared.name, e.message),
@@ -371,6 +463,21 @@ impl Connection {
         version: i16,
         timeout: Duration,
     ) -> Result<impl std::future::Future<Output = Result<Bytes>> + Send + 'static> {
+        let _gate = match &self.gate {
+            Some(g) => Some(g.read().await),
+            None => None,
+        };
+        self.send_unguarded(frame, api_key, version, timeout).await
+    }
+
+    /// `send` past the re-authentication gate: only for the SASL exchange itself.
+    async fn send_unguarded(
+        &self,
+        frame: Frame,
+        api_key: i16,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<impl std::future::Future<Output = Result<Bytes>> + Send + 'static> {
         let permit = self.acquire().await?;
         let (reply, rx) = oneshot::channel();
         self.enqueue(Outgoing {
@@ -395,6 +502,10 @@ impl Connection {
         api_key: i16,
         version: i16,
     ) -> Result<impl std::future::Future<Output = Result<()>> + Send + 'static> {
+        let _gate = match &self.gate {
+            Some(g) => Some(g.read().await),
+            None => None,
+        };
         let permit = self.acquire().await?;
         let (written, rx) = oneshot::channel();
         self.enqueue(Outgoing {
@@ -421,13 +532,108 @@ impl Connection {
         Ok(frame::decode_response(api_key as i16, version, body)?)
     }
 
+    /// `call` past the re-authentication gate: only for SaslHandshake/SaslAuthenticate,
+    /// which must go out while the gate is closed.
+    pub(crate) async fn call_unguarded<R>(
+        &self,
+        api_key: ApiKey,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response>
+    where
+        R: kafka_protocol::protocol::Request,
+    {
+        let frame = frame::encode_request(req, version, Some(&self.client_id))?;
+        let body = self
+            .send_unguarded(frame, api_key as i16, version, timeout)
+            .await?
+            .await?;
+        Ok(frame::decode_response(api_key as i16, version, body)?)
+    }
+
     /// Client id sent in headers.
     pub fn client_id(&self) -> &Arc<str> {
         &self.client_id
     }
 }
 
-async fn write_loop(shared: Arc<Shared>, mut sock: OwnedWriteHalf, mut rx: mpsc::Receiver<Outgoing>) {
+/// A connection as the re-authentication task holds it: without keeping the writer alive
+/// (the connection still closes when its last user drops it).
+struct WeakConnection {
+    shared: Arc<Shared>,
+    tx: mpsc::WeakSender<Outgoing>,
+    slots: Arc<Semaphore>,
+    versions: Arc<ApiVersions>,
+    client_id: Arc<str>,
+    gate: Gate,
+}
+
+impl WeakConnection {
+    fn upgrade(&self) -> Option<Connection> {
+        Some(Connection {
+            shared: self.shared.clone(),
+            tx: self.tx.upgrade()?,
+            slots: self.slots.clone(),
+            versions: self.versions.clone(),
+            client_id: self.client_id.clone(),
+            gate: self.gate.clone(),
+        })
+    }
+}
+
+/// When to re-authenticate: at a random point between 85 % and 95 % of the session, as
+/// the Java client does, so connections opened together do not all re-authenticate at
+/// once.
+fn reauth_delay(lifetime: Duration) -> Duration {
+    let mut r = [0u8; 2];
+    let frac = match getrandom::fill(&mut r) {
+        Ok(()) => 0.85 + 0.10 * (u16::from_le_bytes(r) as f64 / u16::MAX as f64),
+        Err(_) => 0.90,
+    };
+    lifetime.mul_f64(frac)
+}
+
+/// KIP-368: re-authenticates `conn` before each SASL session ends, until it closes. A
+/// failure closes the connection with a retriable error: the next user reconnects and
+/// authenticates from scratch, which reports a credential problem as what it is.
+async fn reauthenticate(conn: WeakConnection, sasl: Arc<Sasl>, mut lifetime: Duration, timeout: Duration) {
+    let shared = conn.shared.clone();
+    let Some(gate) = conn.gate.clone() else { return };
+    loop {
+        let closed = shared.closed.notified();
+        tokio::pin!(closed);
+        closed.as_mut().enable();
+        if shared.poisoned.load(Ordering::Acquire) {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(reauth_delay(lifetime)) => {}
+            _ = &mut closed => return,
+        }
+        let Some(live) = conn.upgrade() else { return };
+        let result = {
+            let _closed = gate.write().await;
+            sasl::authenticate(&live, &sasl, timeout).await
+        };
+        shared.stats.reauthentications.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(session) => match session.lifetime {
+                Some(l) => lifetime = l,
+                None => return,
+            },
+            Err(e) => {
+                shared.poison(Error::network(
+                    &shared.name,
+                    format!("re-authentication (KIP-368) failed, reconnecting: {}", e.message),
+                ));
+                return;
+            }
+        }
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut sock: W, mut rx: mpsc::Receiver<Outgoing>) {
     let mut batch: Vec<Outgoing> = Vec::new();
     loop {
         let first = tokio::select! {
@@ -504,7 +710,7 @@ async fn write_loop(shared: Arc<Shared>, mut sock: OwnedWriteHalf, mut rx: mpsc:
     }
 }
 
-async fn write_all_frames(sock: &mut OwnedWriteHalf, batch: &[Outgoing]) -> std::io::Result<()> {
+async fn write_all_frames<W: AsyncWrite + Unpin>(sock: &mut W, batch: &[Outgoing]) -> std::io::Result<()> {
     let mut chunks: Vec<&[u8]> = Vec::with_capacity(batch.len() * 4);
     for out in batch {
         chunks.push(&out.frame.head);
@@ -539,11 +745,11 @@ async fn write_all_frames(sock: &mut OwnedWriteHalf, batch: &[Outgoing]) -> std:
     Ok(())
 }
 
-async fn read_loop(shared: Arc<Shared>, mut sock: OwnedReadHalf) {
+async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut sock: R, tls: bool) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let err = loop {
         // Hand out every complete frame already buffered.
-        match next_frame(&mut buf) {
+        match next_frame(&mut buf, tls) {
             Ok(Some(frame)) => {
                 if let Err(e) = dispatch(&shared, frame) {
                     break e;
@@ -551,7 +757,7 @@ async fn read_loop(shared: Arc<Shared>, mut sock: OwnedReadHalf) {
                 continue;
             }
             Ok(None) => {}
-            Err(e) => break Error::new(Kind::Protocol, format!("{}: {e}", shared.name)).with_broker(&shared.name),
+            Err(e) => break e.into_error(&shared.name),
         }
         if shared.poisoned.load(Ordering::Acquire) {
             return;
@@ -572,6 +778,7 @@ async fn read_loop(shared: Arc<Shared>, mut sock: OwnedReadHalf) {
             r = read => match r {
                 Ok(0) => break Error::network(&shared.name, "the broker closed the connection"),
                 Ok(_) => {}
+                Err(e) if tls => break crate::security::tls::session_error(&shared.name, e),
                 Err(e) => break Error::network(&shared.name, e),
             },
             _ = sleep_until_opt(deadline) => {
@@ -603,17 +810,44 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
+/// Why a response frame could not be split off.
+#[derive(Debug, PartialEq, Eq)]
+enum FrameError {
+    /// The size prefix is impossible.
+    Size(String),
+    /// The bytes are a TLS record: a plaintext client on a TLS listener.
+    TlsPeer,
+}
+
+impl FrameError {
+    fn into_error(self, broker: &str) -> Error {
+        match self {
+            FrameError::Size(m) => Error::new(Kind::Protocol, format!("{broker}: {m}")).with_broker(broker),
+            FrameError::TlsPeer => Error::new(
+                Kind::Tls(TlsFailure::Handshake),
+                format!("{broker} answered with TLS: this is a TLS listener, so set `ssl` (or use the plaintext port)"),
+            )
+            .with_broker(broker),
+        }
+    }
+}
+
 /// Splits one size-prefixed frame off the buffer, if complete.
-fn next_frame(buf: &mut BytesMut) -> std::result::Result<Option<Bytes>, String> {
+fn next_frame(buf: &mut BytesMut, tls: bool) -> std::result::Result<Option<Bytes>, FrameError> {
     if buf.len() < 4 {
         return Ok(None);
     }
+    // A TLS record starts with its content type (0x15 alert, 0x16 handshake) and version
+    // 0x03 0x0N; read as a size that is over 350 MB, so it is never a Kafka frame.
+    if !tls && matches!(buf[0], 0x15 | 0x16) && buf[1] == 0x03 && buf[2] <= 0x04 {
+        return Err(FrameError::TlsPeer);
+    }
     let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     if size < 4 || size as usize > MAX_RESPONSE {
-        return Err(format!(
+        return Err(FrameError::Size(format!(
             "response size {size} is out of range (first bytes {:02x?}): the peer is not speaking the Kafka protocol",
             &buf[..buf.len().min(8)]
-        ));
+        )));
     }
     let size = size as usize;
     if buf.len() < 4 + size {

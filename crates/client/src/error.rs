@@ -45,6 +45,23 @@ pub enum Kind {
     TransactionAborted,
     /// A bug in nkafka (a caught panic, a broken invariant).
     Internal,
+    /// The TLS handshake failed; the failure says which check.
+    Tls(TlsFailure),
+    /// The OAUTHBEARER token provider threw, rejected or returned something unusable.
+    TokenProvider,
+}
+
+/// Which part of a TLS handshake failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The broker's certificate does not chain to a trusted CA.
+    Untrusted,
+    /// The certificate is not valid for the broker's host name.
+    HostnameMismatch,
+    /// The certificate has expired or is not valid yet.
+    Expired,
+    /// Anything else: alerts, a plaintext peer, a client certificate the broker refused.
+    Handshake,
 }
 
 /// An error with its code, message, whether retrying can help, and where it happened.
@@ -137,6 +154,11 @@ impl Error {
             Kind::NoOffset => "NO_OFFSET_FOR_PARTITION",
             Kind::TransactionAborted => "TRANSACTION_ABORTED",
             Kind::Internal => "INTERNAL",
+            Kind::Tls(TlsFailure::Untrusted) => "SSL_CERTIFICATE_UNTRUSTED",
+            Kind::Tls(TlsFailure::HostnameMismatch) => "SSL_HOSTNAME_MISMATCH",
+            Kind::Tls(TlsFailure::Expired) => "SSL_CERTIFICATE_EXPIRED",
+            Kind::Tls(TlsFailure::Handshake) => "SSL_HANDSHAKE_FAILED",
+            Kind::TokenProvider => "OAUTH_TOKEN_PROVIDER_FAILED",
         }
     }
 
@@ -146,6 +168,22 @@ impl Error {
         match self.kind {
             Kind::Broker(c) => c.is_retriable(),
             Kind::Network | Kind::RequestTimeout | Kind::BufferFull | Kind::Timeout => true,
+            _ => false,
+        }
+    }
+
+    /// A failure to authenticate or to establish trust: retrying with the same settings
+    /// gives the same answer, so callers stop and report instead of looping (KIP-152:
+    /// the Java client fails pending sends with an AuthenticationException).
+    pub fn is_auth(&self) -> bool {
+        match self.kind {
+            Kind::Tls(_) | Kind::TokenProvider => true,
+            Kind::Broker(c) => matches!(
+                c,
+                ErrorCode::SASL_AUTHENTICATION_FAILED
+                    | ErrorCode::UNSUPPORTED_SASL_MECHANISM
+                    | ErrorCode::ILLEGAL_SASL_STATE
+            ),
             _ => false,
         }
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod group;
 pub mod offsets;
 pub mod producer;
+pub mod security;
 pub mod types;
 
 pub use error::{Error, Kind, Result};

@@ -67,7 +67,9 @@ impl App {
                         });
                     }
                     GroupEvent::Lost { partitions } => l.lock().unwrap().push(Ev::Lost(seq, partitions)),
-                    GroupEvent::Fatal(e) => l.lock().unwrap().push(Ev::Fatal(seq, e.code().to_string())),
+                    GroupEvent::Fatal(e) | GroupEvent::Error(e) => {
+                        l.lock().unwrap().push(Ev::Fatal(seq, e.code().to_string()))
+                    }
                 }
             }
         });

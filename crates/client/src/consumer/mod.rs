@@ -751,7 +751,13 @@ async fn control(shared: Arc<Shared>) {
                     apply_leaders(&shared, &meta);
                     failures = 0;
                 }
-                Err(_) => {
+                Err(e) => {
+                    // Credentials or trust: tell the app (once per streak) instead of
+                    // waiting silently; keep retrying in case the cause is fixed.
+                    if e.is_auth() && failures == 0 {
+                        shared.state.lock().events.push_back(ConsumerEvent::Error(e));
+                        shared.data_ready.notify_waiters();
+                    }
                     retry_soon = true;
                     failures = failures.saturating_add(1);
                 }
@@ -847,7 +853,7 @@ async fn group_events(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Group
                 }
                 ConsumerEvent::Lost(partitions)
             }
-            GroupEvent::Fatal(e) => ConsumerEvent::Error(e),
+            GroupEvent::Fatal(e) | GroupEvent::Error(e) => ConsumerEvent::Error(e),
         };
         shared.state.lock().events.push_back(event);
         shared.data_ready.notify_waiters();

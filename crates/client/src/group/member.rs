@@ -258,6 +258,13 @@ impl Task {
                     }
                 }
                 Flow::Backoff(e) => {
+                    let repeated = {
+                        let st = self.sh.state.lock();
+                        st.last_error.as_ref().is_some_and(|last| last.code() == e.code())
+                    };
+                    if e.is_auth() && !repeated {
+                        self.emit(GroupEvent::Error(e.clone()));
+                    }
                     self.sh.state.lock().last_error = Some(e);
                     self.backoff().await;
                 }

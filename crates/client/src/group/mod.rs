@@ -228,6 +228,11 @@ pub enum GroupEvent {
     /// INVALID_GROUP_ID, INCONSISTENT_GROUP_PROTOCOL). The member has stopped: any owned
     /// partitions were reported `Lost` first; `commit` returns this error from now on.
     Fatal(Error),
+    /// The member cannot reach the group for a reason retrying will not fix by itself:
+    /// wrong credentials, an untrusted certificate, a failing token provider
+    /// (`Error::is_auth`). Reported once per streak of such failures; the member keeps
+    /// retrying with backoff, so it recovers when the cause is fixed.
+    Error(Error),
 }
 
 /// Identity of the member in its current generation, for commits and for

@@ -1081,6 +1081,14 @@ impl Accumulator {
         (t.partitions.as_ref().map(Vec::len), t.meta_error)
     }
 
+    /// Fails every record still waiting for its topic's metadata (they hold no sequence
+    /// numbers yet, so the partitions' state is untouched).
+    pub fn fail_all_waiting(&mut self, err: &Error, failed: &mut Vec<BatchReport>) {
+        for tid in 0..self.topics.len() {
+            self.fail_waiting(tid, err.clone(), failed);
+        }
+    }
+
     /// Fails every record not in flight (close after its timeout).
     pub fn fail_all(&mut self, err: &Error, failed: &mut Vec<BatchReport>) {
         for tid in 0..self.topics.len() {

@@ -49,6 +49,11 @@ pub struct ProducerStats {
     pub producer_id: i64,
     /// Producer epoch.
     pub producer_epoch: i16,
+    /// Broker connections attempted (a failing broker or bad credentials show as a
+    /// count that grows with the reconnect backoff, not a storm).
+    pub connection_attempts: u64,
+    /// KIP-368 re-authentications of live connections.
+    pub reauthentications: usize,
 }
 
 pub(crate) struct Shared {
@@ -473,6 +478,8 @@ impl Producer {
             max_in_flight: self.shared.cluster.max_in_flight_seen(Purpose::Produce),
             retries: self.shared.retries.load(Ordering::Relaxed),
             metadata_refreshes: self.shared.cluster.refresh_count(),
+            connection_attempts: self.shared.cluster.connection_attempts(),
+            reauthentications: self.shared.cluster.reauthentications(),
         }
     }
 

@@ -113,6 +113,15 @@ async fn refresh(shared: Arc<Shared>, _attempt: u64) {
             shared.acc.lock().apply_metadata(&meta, &shared.buffered, &mut failed);
             shared.push_reports(failed);
         }
+        Err(e) if e.is_auth() => {
+            // Bad credentials or an untrusted certificate (KIP-152): the records waiting
+            // for metadata fail now with that error instead of at maxBlockMs; the next
+            // refresh (after the backoff) tries again, in case the cause is fixed.
+            let mut failed = Vec::new();
+            shared.acc.lock().fail_all_waiting(&e, &mut failed);
+            shared.push_reports(failed);
+            shared.metadata_wanted.store(true, Ordering::Release);
+        }
         Err(_) => {
             // Unreachable cluster: records keep waiting until maxBlockMs / deliveryTimeoutMs
             // say otherwise; ask again after the backoff.
@@ -334,6 +343,13 @@ async fn init_producer_id(shared: Arc<Shared>) {
                 shared.push_reports(failed);
                 shared.wake.notify_one();
                 return;
+            }
+            Err(e) if e.is_auth() => {
+                // Not fatal: the producer works again once credentials or trust are fixed.
+                // Until then nothing can be sent, so nothing waits for deliveryTimeoutMs.
+                let mut failed = Vec::new();
+                shared.acc.lock().fail_all_waiting(&e, &mut failed);
+                shared.push_reports(failed);
             }
             Err(e) if !e.retriable() && !matches!(e.kind, Kind::Broker(_)) => {
                 // Unreachable cluster or protocol problem: keep trying; records time out

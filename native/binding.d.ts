@@ -148,6 +148,10 @@ export interface BindingClientConfig {
   reconnectBackoffMaxMs?: number
   retryBackoffMs?: number
   retryBackoffMaxMs?: number
+  /** TLS; absent for plaintext. */
+  ssl?: BindingSsl
+  /** SASL authentication. */
+  sasl?: BindingSasl
 }
 
 /** Cluster metadata. */
@@ -249,6 +253,23 @@ export interface BindingNewTopic {
   configs?: Array<Array<string>>
 }
 
+/**
+ * What the TS wrapper of the provider resolves with: a token, or `error` with the
+ * provider's message (never the token).
+ */
+export interface BindingOAuthResult {
+  /** The token; set unless `error` is. */
+  value?: string
+  /** When the token expires, in ms since the epoch. */
+  lifetimeMs?: number
+  /** Principal name, for messages. */
+  principal?: string
+  /** SASL extensions (RFC 7628); sent in key order. */
+  extensions?: Record<string, string>
+  /** Why the provider gave no token. */
+  error?: string
+}
+
 /** An offset to commit, or a committed offset. */
 export interface BindingOffset {
   topic: string
@@ -341,6 +362,10 @@ export interface BindingProducerStats {
   metadataRefreshes: number
   producerId: number
   producerEpoch: number
+  /** Broker connections attempted (bad credentials show as slow growth, not a storm). */
+  connectionAttempts: number
+  /** KIP-368 re-authentications of live connections. */
+  reauthentications: number
 }
 
 /** The outcome of one batch, as JS sees it. */
@@ -368,6 +393,40 @@ export interface BindingReport {
   error?: BindingError
   /** 'persisted', 'not_persisted' or 'possibly_persisted'. */
   persisted: string
+}
+
+/**
+ * `sasl` settings: a mechanism with a username and password, or 'oauthbearer' with the
+ * (TS-wrapped) token provider.
+ */
+export interface BindingSasl {
+  /** 'plain', 'scram-sha-256', 'scram-sha-512' or 'oauthbearer' (any case). */
+  mechanism: string
+  username?: string
+  password?: string
+  /** Made into a weak threadsafe function when the config object is read. */
+  oauthBearerProvider?: () => Promise<BindingOAuthResult>
+}
+
+/**
+ * `ssl` settings. The TS layer turns `ssl: true` into `{ rejectUnauthorized: true }` and
+ * Buffers and CA arrays into PEM text.
+ */
+export interface BindingSsl {
+  /** Trusted CAs (PEM, several allowed); none: Mozilla's roots. */
+  ca?: string
+  /** Client certificate chain (PEM) for mTLS. */
+  cert?: string
+  /** Client private key (PEM). */
+  key?: string
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string
+  /** Verify the broker's certificate and host name. Default true. */
+  rejectUnauthorized?: boolean
+  /** SNI and verification name instead of each broker's host. */
+  servername?: string
+  /** 'TLSv1.2' (default) or 'TLSv1.3'. */
+  minVersion?: string
 }
 
 /** A topic in a cluster description. */

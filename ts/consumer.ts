@@ -1,5 +1,5 @@
 import type { BindingConsumer, BindingConsumerConfig } from '../native/binding'
-import { type ClientConfig, describe, toBindingClientConfig } from './config'
+import { CLIENT_KEYS, type ClientConfig, checkKeys, describe, toBindingClientConfig } from './config'
 import { invalidArgument, invalidConfig, KafkaError } from './errors'
 import { type BatchInfo, type Deserializer, deserializers, Message, PollView } from './message'
 import { native } from './native'
@@ -104,16 +104,7 @@ export interface RunOptions<K, V> {
 }
 
 const CONSUMER_KEYS = new Set([
-  'bootstrapServers',
-  'clientId',
-  'requestTimeoutMs',
-  'metadataMaxAgeMs',
-  'connectionsMaxIdleMs',
-  'socketKeepAlive',
-  'reconnectBackoffMs',
-  'reconnectBackoffMaxMs',
-  'retryBackoffMs',
-  'retryBackoffMaxMs',
+  ...CLIENT_KEYS,
   'groupId',
   'groupInstanceId',
   'sessionTimeoutMs',
@@ -134,7 +125,6 @@ const CONSUMER_KEYS = new Set([
   'groupProtocol',
   'rebalanceTimeoutMs',
 ])
-const CLIENT_ONLY = ['bootstrapServers', 'clientId', 'requestTimeoutMs', 'metadataMaxAgeMs', 'connectionsMaxIdleMs', 'socketKeepAlive']
 const NUMBER_KEYS = [
   'sessionTimeoutMs',
   'heartbeatIntervalMs',
@@ -146,15 +136,10 @@ const NUMBER_KEYS = [
 
 function toBinding(config: ConsumerConfig): BindingConsumerConfig {
   if (config === null || typeof config !== 'object') throw invalidConfig('config', 'expected an object')
-  for (const key of Object.keys(config)) {
-    if (!CONSUMER_KEYS.has(key)) {
-      const near = [...CONSUMER_KEYS].find((k) => k.toLowerCase() === key.toLowerCase())
-      throw invalidConfig(key, near ? `unknown key; did you mean \`${near}\`?` : 'unknown key')
-    }
-  }
+  checkKeys(config, CONSUMER_KEYS)
   const c = config as unknown as Record<string, unknown>
   const client: Record<string, unknown> = {}
-  for (const k of [...CLIENT_ONLY, 'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'retryBackoffMs', 'retryBackoffMaxMs']) {
+  for (const k of CLIENT_KEYS) {
     if (c[k] !== undefined) client[k] = c[k]
   }
   const out: BindingConsumerConfig = { client: toBindingClientConfig(client as unknown as ClientConfig) }

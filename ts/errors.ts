@@ -19,6 +19,16 @@ export type ClientErrorCode =
   | 'NO_OFFSET_FOR_PARTITION'
   | 'TRANSACTION_ABORTED'
   | 'INTERNAL'
+  /** The broker's certificate does not chain to a trusted CA (`ssl.ca`). */
+  | 'SSL_CERTIFICATE_UNTRUSTED'
+  /** The broker's certificate is not valid for its host name (see `ssl.servername`). */
+  | 'SSL_HOSTNAME_MISMATCH'
+  /** The broker's certificate has expired or is not valid yet. */
+  | 'SSL_CERTIFICATE_EXPIRED'
+  /** Any other TLS failure: an alert, a plaintext port, a refused client certificate. */
+  | 'SSL_HANDSHAKE_FAILED'
+  /** `sasl.oauthBearerProvider` threw, rejected, timed out or returned an unusable token. */
+  | 'OAUTH_TOKEN_PROVIDER_FAILED'
 
 const RETRIABLE_CLIENT_CODES = new Set<string>(['BUFFER_FULL', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'TIMEOUT'])
 

@@ -5,7 +5,16 @@
 
 export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
-export type { ClientConfig, ProducerConfig } from './config'
+export type {
+  ClientConfig,
+  OAuthBearerProvider,
+  OAuthBearerToken,
+  ProducerConfig,
+  SaslConfig,
+  SaslOAuthBearerConfig,
+  SaslPasswordConfig,
+  SslConfig,
+} from './config'
 export type { Batch, ConsumerConfig, ConsumerOptions, RunOptions, TopicPartitionOffset } from './consumer'
 export { Consumer } from './consumer'
 export type { ClientErrorCode, KafkaErrorFields } from './errors'

@@ -70,6 +70,10 @@ export interface ProducerStats {
   /** Idempotent producer id, -1 when not idempotent (or not yet assigned). */
   producerId: number
   producerEpoch: number
+  /** Broker connections attempted: with bad credentials it grows with the reconnect backoff, not the send rate. */
+  connectionAttempts: number
+  /** KIP-368 re-authentications of live connections (a broker with connections.max.reauth.ms). */
+  reauthentications: number
 }
 
 /** Messages in one send() (the low bits of a token hold the index). */
@@ -371,6 +375,8 @@ export class Producer {
       metadataRefreshes: s.metadataRefreshes,
       producerId: s.producerId,
       producerEpoch: s.producerEpoch,
+      connectionAttempts: s.connectionAttempts,
+      reauthentications: s.reauthentications,
     }
   }
 

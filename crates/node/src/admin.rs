@@ -92,7 +92,7 @@ pub struct BindingAdmin {
 #[napi]
 impl BindingAdmin {
     #[napi(constructor, catch_unwind)]
-    pub fn new(config: BindingClientConfig) -> Result<Self> {
+    pub fn new(mut config: BindingClientConfig) -> Result<Self> {
         let cfg = config.convert().map_err(to_napi)?;
         Ok(BindingAdmin {
             inner: Arc::new(Admin::new(cfg).map_err(to_napi)?),

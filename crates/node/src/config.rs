@@ -1,6 +1,9 @@
 //! Config objects from JS into the client's config types. JS numbers arrive as f64; each
 //! is checked to be a finite non-negative integer in range, and errors name the key.
+//! `ssl` and `sasl` are built here (TLS config, SASL mechanism), so malformed PEM or an
+//! unknown mechanism fails the constructor, not the first connection.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use napi_derive::napi;
@@ -9,10 +12,82 @@ use nkafka_client::config::{
 };
 use nkafka_client::group::Assignor;
 use nkafka_client::protocol::record_batch::Compression;
+use nkafka_client::security::tls::{Tls, TlsOptions};
+use nkafka_client::security::{Sasl, Secret};
 use nkafka_client::Error;
 
-/// Settings shared by every client.
+use crate::oauth::{JsTokenProvider, OAuthTsfn};
+
+/// `ssl` settings. The TS layer turns `ssl: true` into `{ rejectUnauthorized: true }` and
+/// Buffers and CA arrays into PEM text.
 #[napi(object)]
+pub struct BindingSsl {
+    /// Trusted CAs (PEM, several allowed); none: Mozilla's roots.
+    pub ca: Option<String>,
+    /// Client certificate chain (PEM) for mTLS.
+    pub cert: Option<String>,
+    /// Client private key (PEM).
+    pub key: Option<String>,
+    /// Passphrase of an encrypted `key`.
+    pub passphrase: Option<String>,
+    /// Verify the broker's certificate and host name. Default true.
+    pub reject_unauthorized: Option<bool>,
+    /// SNI and verification name instead of each broker's host.
+    pub servername: Option<String>,
+    /// 'TLSv1.2' (default) or 'TLSv1.3'.
+    pub min_version: Option<String>,
+}
+
+/// `sasl` settings: a mechanism with a username and password, or 'oauthbearer' with the
+/// (TS-wrapped) token provider.
+#[napi(object, object_to_js = false)]
+pub struct BindingSasl {
+    /// 'plain', 'scram-sha-256', 'scram-sha-512' or 'oauthbearer' (any case).
+    pub mechanism: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Made into a weak threadsafe function when the config object is read.
+    #[napi(ts_type = "() => Promise<BindingOAuthResult>")]
+    pub oauth_bearer_provider: Option<OAuthTsfn>,
+}
+
+impl BindingSsl {
+    fn convert(&self) -> Result<Tls, Error> {
+        Tls::new(&TlsOptions {
+            ca: self.ca.as_ref().map(|s| s.as_bytes().to_vec()),
+            cert: self.cert.as_ref().map(|s| s.as_bytes().to_vec()),
+            key: self.key.as_deref().map(Secret::new),
+            passphrase: self.passphrase.as_deref().map(Secret::new),
+            // TlsOptions::default() would say false: verification is on unless turned off.
+            reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
+            servername: self.servername.clone(),
+            min_version: self.min_version.clone(),
+        })
+    }
+}
+
+impl BindingSasl {
+    /// Takes the provider out (a threadsafe function has one owner).
+    fn convert(&mut self) -> Result<Sasl, Error> {
+        if self.mechanism.eq_ignore_ascii_case("oauthbearer") {
+            let Some(tsfn) = self.oauth_bearer_provider.take() else {
+                return Err(Error::config(
+                    "sasl.oauthBearerProvider",
+                    "is missing: mechanism 'oauthbearer' needs a token provider function",
+                ));
+            };
+            return Ok(Sasl::oauth_bearer(Arc::new(JsTokenProvider::new(tsfn))));
+        }
+        Sasl::with_password(
+            &self.mechanism,
+            self.username.as_deref().unwrap_or(""),
+            self.password.as_deref().unwrap_or(""),
+        )
+    }
+}
+
+/// Settings shared by every client.
+#[napi(object, object_to_js = false)]
 pub struct BindingClientConfig {
     pub bootstrap_servers: Vec<String>,
     pub client_id: Option<String>,
@@ -24,10 +99,14 @@ pub struct BindingClientConfig {
     pub reconnect_backoff_max_ms: Option<f64>,
     pub retry_backoff_ms: Option<f64>,
     pub retry_backoff_max_ms: Option<f64>,
+    /// TLS; absent for plaintext.
+    pub ssl: Option<BindingSsl>,
+    /// SASL authentication.
+    pub sasl: Option<BindingSasl>,
 }
 
 /// Producer settings (camelCase in JS).
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct BindingProducerConfig {
     pub client: BindingClientConfig,
     /// 0, 1 or -1.
@@ -71,7 +150,8 @@ fn ms(key: &str, v: Option<f64>, default: Duration) -> Result<Duration, Error> {
 }
 
 impl BindingClientConfig {
-    pub fn convert(&self) -> Result<ClientConfig, Error> {
+    /// `&mut`: the OAUTHBEARER provider's threadsafe function is moved into the config.
+    pub fn convert(&mut self) -> Result<ClientConfig, Error> {
         let d = ClientConfig::new(parse_bootstrap(&self.bootstrap_servers)?);
         let c = ClientConfig {
             client_id: self.client_id.clone().unwrap_or(d.client_id.clone()),
@@ -91,6 +171,8 @@ impl BindingClientConfig {
             )?,
             retry_backoff: ms("retryBackoffMs", self.retry_backoff_ms, d.retry_backoff)?,
             retry_backoff_max: ms("retryBackoffMaxMs", self.retry_backoff_max_ms, d.retry_backoff_max)?,
+            tls: self.ssl.as_ref().map(BindingSsl::convert).transpose()?,
+            sasl: self.sasl.as_mut().map(BindingSasl::convert).transpose()?.map(Arc::new),
             bootstrap_servers: d.bootstrap_servers,
         };
         c.validate()?;
@@ -99,7 +181,7 @@ impl BindingClientConfig {
 }
 
 impl BindingProducerConfig {
-    pub fn convert(&self) -> Result<ProducerConfig, Error> {
+    pub fn convert(&mut self) -> Result<ProducerConfig, Error> {
         let d = ProducerConfig::new(self.client.convert()?);
         let acks = match self.acks {
             None => d.acks,
@@ -170,7 +252,7 @@ impl BindingProducerConfig {
 }
 
 /// Consumer settings (camelCase in JS).
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct BindingConsumerConfig {
     pub client: BindingClientConfig,
     pub group_id: Option<String>,
@@ -195,7 +277,7 @@ pub struct BindingConsumerConfig {
 }
 
 impl BindingConsumerConfig {
-    pub fn convert(&self) -> Result<ConsumerConfig, Error> {
+    pub fn convert(&mut self) -> Result<ConsumerConfig, Error> {
         let d = ConsumerConfig::new(self.client.convert()?);
         let max = i32::MAX as u64;
         let auto_offset_reset = match self.auto_offset_reset.as_deref() {

@@ -138,7 +138,7 @@ pub struct BindingConsumer {
 #[napi]
 impl BindingConsumer {
     #[napi(constructor, catch_unwind)]
-    pub fn new(config: BindingConsumerConfig) -> Result<Self> {
+    pub fn new(mut config: BindingConsumerConfig) -> Result<Self> {
         let cfg = config.convert().map_err(to_napi)?;
         let inner = napi::bindgen_prelude::within_runtime_if_available(|| Consumer::new(cfg)).map_err(to_napi)?;
         Ok(BindingConsumer {

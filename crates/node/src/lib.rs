@@ -1,5 +1,6 @@
 //! napi-rs binding for nkafka: `Binding*` classes over `nkafka-client`, conversions, and the
-//! threadsafe function that tells JS when delivery reports are ready. No Kafka logic here.
+//! threadsafe functions that tell JS when delivery reports are ready and ask the JS
+//! OAUTHBEARER token provider for tokens (`oauth.rs`). No Kafka logic here.
 //!
 //! Every exported function is `catch_unwind`: a Rust panic becomes a JS exception with code
 //! `INTERNAL`, never an abort of the Node process.
@@ -8,6 +9,7 @@ mod admin;
 mod config;
 mod consumer;
 mod errors;
+mod oauth;
 mod producer;
 
 use napi_derive::napi;

@@ -152,6 +152,10 @@ pub struct BindingProducerStats {
     pub metadata_refreshes: f64,
     pub producer_id: f64,
     pub producer_epoch: i32,
+    /// Broker connections attempted (bad credentials show as slow growth, not a storm).
+    pub connection_attempts: f64,
+    /// KIP-368 re-authentications of live connections.
+    pub reauthentications: f64,
 }
 
 /// A broker in a cluster description.
@@ -383,7 +387,7 @@ impl BindingProducer {
     /// rebuild keys and values lazily.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        config: BindingProducerConfig,
+        mut config: BindingProducerConfig,
         on_reports: Function<(), Unknown<'static>>,
         with_records: bool,
     ) -> Result<Self> {
@@ -788,6 +792,8 @@ impl BindingProducer {
             metadata_refreshes: s.metadata_refreshes as f64,
             producer_id: s.producer_id as f64,
             producer_epoch: s.producer_epoch as i32,
+            connection_attempts: s.connection_attempts as f64,
+            reauthentications: s.reauthentications as f64,
         }
     }
 }

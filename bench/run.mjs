@@ -46,6 +46,8 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options]
   --brokers host:port  use this broker instead of starting one (it is never stopped)
   --tag NAME           results file prefix instead of the date (default <date> or <date>-quick)
   --no-setup           do not run setup.mjs even if bench/node_modules is missing
+  --security           nkafka's P1 and C1 over PLAINTEXT, SSL and SASL_SSL on one secure broker
+                       (bench/security.mjs; takes --n and --reps)
   --list               print the clients, the workloads and what each client uses, then exit`
 
 function parseArgs(argv) {
@@ -338,6 +340,13 @@ async function runOne({ clientId, mod, env, params, rep, reps, bootstrap, admin,
 }
 
 async function main() {
+  if (process.argv.includes('--security')) {
+    // nkafka alone over TLS and SASL against plaintext: bench/security.mjs.
+    const rest = process.argv.slice(2).filter((a) => a !== '--security')
+    const { spawnSync } = await import('node:child_process')
+    const r = spawnSync(process.execPath, [new URL('./security.mjs', import.meta.url).pathname, ...rest], { stdio: 'inherit' })
+    return r.status ?? 1
+  }
   const opts = parseArgs(process.argv.slice(2))
   if (opts.help) {
     log(USAGE)

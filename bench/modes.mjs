@@ -19,16 +19,13 @@ import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { flag } from './lib/common.mjs'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
-const arg = (name, dflt) => {
-  const i = args.indexOf(name)
-  return i >= 0 ? args[i + 1] : dflt
-}
-const N = Number(arg('--n', 5_000_000))
-const REPS = Number(arg('--reps', 1))
-const BUFFER_MEMORY = arg('--buffer-memory') ? Number(arg('--buffer-memory')) : undefined
+const N = Number(flag('--n', 5_000_000))
+const REPS = Number(flag('--reps', 1))
+const BUFFER_MEMORY = flag('--buffer-memory') ? Number(flag('--buffer-memory')) : undefined
 const SEND_BATCH = 1000 // messages per send()
 const SEND_CONCURRENCY = 32 // send()s awaited together
 
@@ -112,7 +109,7 @@ async function child(mode, brokers) {
 if (args[0] === '--child') {
   await child(args[1], args[2])
 } else {
-  let brokers = arg('--brokers', process.env.KAFKA_BROKERS)
+  let brokers = flag('--brokers', process.env.KAFKA_BROKERS)
   let started = null
   if (!brokers) {
     const { startKafka } = await import(path.join(REPO, 'scripts', 'kafka.mjs'))
@@ -120,7 +117,7 @@ if (args[0] === '--child') {
     brokers = started.bootstrap
   }
   try {
-    const modes = arg('--modes', 'produce,send').split(',')
+    const modes = flag('--modes', 'produce,send').split(',')
     const known = ['produce', 'produce-silent', 'send', 'p2', 'p2-plain']
     for (const m of modes) if (!known.includes(m)) throw new Error(`unknown mode ${m}; modes: ${known.join(', ')}`)
     console.log(`nkafka modes: N = ${N.toLocaleString('en-US')}, ${REPS} repetition(s), ${brokers}`)

@@ -15,15 +15,12 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { flag } from './lib/common.mjs'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
-const arg = (name, dflt) => {
-  const i = args.indexOf(name)
-  return i >= 0 ? args[i + 1] : dflt
-}
-const N = Number(arg('--n', 1_000_000))
-const REPS = Number(arg('--reps', 3))
+const N = Number(flag('--n', 1_000_000))
+const REPS = Number(flag('--reps', 3))
 const TRANSPORTS = ['PLAINTEXT', 'SSL', 'SASL_SSL']
 
 function clientConfig(secure, transport) {

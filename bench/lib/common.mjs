@@ -5,6 +5,12 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 
 export const now = () => performance.now()
+
+/** The value after `--name` in this process's arguments, or `dflt`. */
+export function flag(name, dflt) {
+  const i = process.argv.indexOf(name, 2)
+  return i >= 0 ? process.argv[i + 1] : dflt
+}
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**

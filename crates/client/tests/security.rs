@@ -315,7 +315,6 @@ async fn a_mechanism_the_listener_does_not_enable_names_what_it_offers() {
 /// lands once, in order (contiguous offsets per partition in produce order).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn re_authenticates_live_connections_without_losing_or_reordering() {
-    use nkafka_client::admin::NewTopic;
     use nkafka_client::config::{Acks, ProducerConfig};
     use nkafka_client::producer::{Producer, Record};
 
@@ -327,21 +326,7 @@ async fn re_authenticates_live_connections_without_losing_or_reordering() {
             client.sasl = Some(Arc::new(Sasl::oauth_bearer(provider.clone())));
         }
         let topic = common::unique_topic("rust-reauth");
-        let admin = Admin::new(client.clone()).unwrap();
-        let created = admin
-            .create_topics(
-                &[NewTopic {
-                    name: topic.clone(),
-                    num_partitions: 1,
-                    replication_factor: 1,
-                    configs: vec![],
-                }],
-                Duration::from_secs(30),
-                false,
-            )
-            .await
-            .unwrap();
-        assert!(created[0].error.is_none(), "{:?}", created[0].error);
+        common::create_topic_on(client.clone(), &topic, 1).await;
         let mut cfg = ProducerConfig::new(client);
         cfg.acks = Acks::All;
         cfg.linger = Duration::from_millis(1);

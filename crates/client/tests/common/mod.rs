@@ -60,7 +60,13 @@ pub fn unique_topic(prefix: &str) -> String {
 /// Creates a topic (replication factor 1) and waits until every partition has a leader.
 #[allow(dead_code)] // not every test file creates topics
 pub async fn create_topic(topic: &str, partitions: i32) {
-    let admin = Admin::new(client_config()).unwrap();
+    create_topic_on(client_config(), topic, partitions).await
+}
+
+/// `create_topic` on the cluster `cfg` reaches (another listener, another broker).
+#[allow(dead_code)] // not every test file creates topics
+pub async fn create_topic_on(cfg: nkafka_client::config::ClientConfig, topic: &str, partitions: i32) {
+    let admin = Admin::new(cfg).unwrap();
     let r = admin
         .create_topics(
             &[NewTopic {

@@ -1,6 +1,6 @@
 // `npm test`: every test against real brokers. Starts the local Kafka (scripts/kafka.mjs;
-// `single`, and `secure` for the TLS/SASL tests) unless KAFKA_BROKERS / KAFKA_SECURE_JSON
-// point at running ones, runs the Rust tests (unit, vectors, integration) and
+// `single`, `secure` for the TLS/SASL tests, `cluster` for the fault tests) unless
+// KAFKA_BROKERS / KAFKA_SECURE_JSON / KAFKA_CLUSTER_JSON point at running ones, runs the Rust tests (unit, vectors, integration) and
 // the vitest suite, and ends with one line: `tests: N passed, M failed`.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -52,25 +52,32 @@ if (!brokers) {
   brokers = started.bootstrap
   console.log(`npm test: local Kafka at ${brokers}`)
 }
-// The `secure` broker (TLS and SASL listeners) for the security tests of both suites,
-// described in a JSON file they read (KAFKA_SECURE_JSON names an existing one).
-let secureJson = process.env.KAFKA_SECURE_JSON?.trim()
-let secure = null
-if (!secureJson) {
+// The `secure` broker (TLS and SASL listeners) for the security tests and the 3-broker
+// `cluster` (RF 3, min.insync.replicas 2) for the fault tests, each described in a JSON
+// file the tests read (KAFKA_SECURE_JSON / KAFKA_CLUSTER_JSON name existing ones).
+const extra = []
+async function described(mode, variable) {
+  const existing = process.env[variable]?.trim()
+  if (existing) return existing
   const kafka = await import('./kafka.mjs')
+  let handle
   try {
-    secure = await kafka.startKafka({ mode: 'secure', fresh: true, autoCreateTopics: false })
+    handle = await kafka.startKafka({ mode, fresh: true, autoCreateTopics: false })
   } catch (e) {
-    if (started) await started.stop()
-    console.error(`npm test: could not start the local secure Kafka broker: ${e.message}`)
+    for (const h of [started, ...extra]) if (h) await h.stop()
+    console.error(`npm test: could not start the local ${mode} Kafka: ${e.message}`)
     process.exit(1)
   }
+  extra.push(handle)
   mkdirSync(join(root, '.cache'), { recursive: true })
-  secureJson = join(root, '.cache', 'kafka-secure.json')
-  writeFileSync(secureJson, JSON.stringify(secure, null, 2))
-  console.log(`npm test: local secure Kafka at ${secure.bootstrap} (listeners in ${secureJson})`)
+  const file = join(root, '.cache', `kafka-${mode}.json`)
+  writeFileSync(file, JSON.stringify(handle, null, 2))
+  console.log(`npm test: local ${mode} Kafka at ${handle.bootstrap} (described in ${file})`)
+  return file
 }
-const env = { KAFKA_BROKERS: brokers, KAFKA_SECURE_JSON: secureJson }
+const secureJson = await described('secure', 'KAFKA_SECURE_JSON')
+const clusterJson = await described('cluster', 'KAFKA_CLUSTER_JSON')
+const env = { KAFKA_BROKERS: brokers, KAFKA_SECURE_JSON: secureJson, KAFKA_CLUSTER_JSON: clusterJson }
 
 try {
   if (only !== 'js') {
@@ -115,7 +122,7 @@ try {
   }
 } finally {
   if (started) await started.stop()
-  if (secure) await secure.stop()
+  for (const h of extra) await h.stop()
 }
 
 if (broken) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { inject } from 'vitest'
 import { Admin } from '../ts/index'
 
@@ -31,4 +32,17 @@ export async function createTopic(
 export async function kafkaScript(): Promise<any> {
   // @ts-expect-error -- plain ESM script without type declarations
   return import('../scripts/kafka.mjs')
+}
+
+/**
+ * The 3-broker `cluster` (RF 3, min.insync.replicas 2): the one npm test started, named
+ * by KAFKA_CLUSTER_JSON, else (a file run alone) started or reused here; `stop` is set
+ * only when this call started it.
+ */
+export async function clusterHandle(): Promise<any> {
+  const file = process.env.KAFKA_CLUSTER_JSON?.trim()
+  if (file) return JSON.parse(readFileSync(file, 'utf8'))
+  const kafka = await kafkaScript()
+  const handle = await kafka.startKafka({ mode: 'cluster', quiet: true, autoCreateTopics: false })
+  return handle.reused ? { ...handle, stop: undefined } : handle
 }

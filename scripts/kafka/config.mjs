@@ -26,6 +26,7 @@ export const LISTENER_PROTOCOLS = {
   SASL_SSL: 'SASL_SSL',
   MTLS: 'SSL',
   REAUTH: 'SASL_SSL',
+  PROXIED: 'PLAINTEXT',
 }
 
 function escapeProperty(text, isKey) {
@@ -58,7 +59,13 @@ export function listenerPlan(mode) {
   // Client listeners first (their order defines --port's consecutive ports), then the
   // controller listener. Inter-broker and controller traffic stay on PLAINTEXT. New
   // listeners go at the end, so the older ones keep their --port offsets.
-  return mode === 'secure' ? ['PLAINTEXT', 'SASL_PLAINTEXT', 'SSL', 'SASL_SSL', 'MTLS', 'REAUTH'] : ['PLAINTEXT']
+  // The cluster's PROXIED listener advertises another port than it binds (`proxyPort`):
+  // a test runs a TCP proxy there (connection cuts, stalls), and since Metadata answers
+  // with the listener's advertised addresses, every connection a client opens through
+  // that listener goes through the proxy, not only the bootstrap one.
+  if (mode === 'secure') return ['PLAINTEXT', 'SASL_PLAINTEXT', 'SSL', 'SASL_SSL', 'MTLS', 'REAUTH']
+  if (mode === 'cluster') return ['PLAINTEXT', 'PROXIED']
+  return ['PLAINTEXT']
 }
 
 export function nodeCount(mode) {
@@ -78,7 +85,7 @@ export function brokerConfig({ mode, node, nodes, tls, autoCreateTopics }) {
     'controller.quorum.voters': nodes.map((n) => `${n.nodeId}@${HOST}:${n.controllerPort}`).join(','),
     'controller.listener.names': 'CONTROLLER',
     listeners: [...listeners.map((l) => `${l}://${HOST}:${node.ports[l]}`), `CONTROLLER://${HOST}:${node.controllerPort}`].join(','),
-    'advertised.listeners': listeners.map((l) => `${l}://${HOST}:${node.ports[l]}`).join(','),
+    'advertised.listeners': listeners.map((l) => `${l}://${HOST}:${l === 'PROXIED' ? node.proxyPort : node.ports[l]}`).join(','),
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': protocolMap,
     'log.dirs': node.dataDir,

@@ -220,6 +220,7 @@ export async function startKafka({
   // A secure broker started by an older recipe lacks listeners or certificates that tests
   // now expect: it must not be reused.
   if (mode === 'secure') Object.assign(wanted, { listeners: listenerPlan(mode), tls: TLS_RECIPE })
+  if (mode === 'cluster') Object.assign(wanted, { listeners: listenerPlan(mode) })
 
   return withLock(mode, async () => {
     const previous = readState(mode)
@@ -249,7 +250,10 @@ async function launch({ mode, serverOverrides, autoCreateTopics, heap, port, tim
 
   const listeners = listenerPlan(mode)
   const count = nodeCount(mode)
-  const portsNeeded = count * (listeners.length + 1)
+  // Per node: its listeners, its controller, and the proxy port a PROXIED listener
+  // advertises (last, so that --port keeps the older offsets).
+  const proxied = listeners.includes('PROXIED')
+  const portsNeeded = count * (listeners.length + 1 + (proxied ? 1 : 0))
   let ports
   if (port != null) {
     ports = Array.from({ length: portsNeeded }, (_, i) => Number(port) + i)
@@ -270,6 +274,7 @@ async function launch({ mode, serverOverrides, autoCreateTopics, heap, port, tim
       port: nodePorts.PLAINTEXT,
       ports: nodePorts,
       controllerPort: ports[count * listeners.length + i],
+      proxyPort: proxied ? ports[count * (listeners.length + 1) + i] : null,
       pid: null,
       dir: nodeDir,
       dataDir: path.join(nodeDir, 'data'),
@@ -289,7 +294,9 @@ async function launch({ mode, serverOverrides, autoCreateTopics, heap, port, tim
   }
 
   const clusterId = randomClusterId()
-  const listenerAddrs = Object.fromEntries(listeners.map((l) => [l, nodes.map((n) => `${HOST}:${n.ports[l]}`).join(',')]))
+  const listenerAddrs = Object.fromEntries(
+    listeners.map((l) => [l, nodes.map((n) => `${HOST}:${l === 'PROXIED' ? n.proxyPort : n.ports[l]}`).join(',')]),
+  )
   const state = {
     format: STATE_FORMAT,
     mode,
@@ -298,6 +305,8 @@ async function launch({ mode, serverOverrides, autoCreateTopics, heap, port, tim
     bootstrap: listenerAddrs.PLAINTEXT,
     listeners: listenerAddrs,
     brokers: nodes,
+    // What a proxy for the PROXIED listener must do: listen on `listen`, forward to `target`.
+    proxies: proxied ? nodes.map((n) => ({ nodeId: n.nodeId, listen: n.proxyPort, target: n.ports.PROXIED })) : null,
     dir,
     caFile: tls ? tls.caFile : null,
     truststore: tls ? { location: tls.truststore, password: tls.password, type: 'PKCS12' } : null,

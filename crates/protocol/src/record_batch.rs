@@ -866,12 +866,49 @@ mod tests {
         }
 
         #[test]
+        fn writer_to_index_round_trip_through_every_codec(
+            records in proptest::collection::vec(
+                (any::<i64>(), arb_bytes(), arb_bytes(),
+                 proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..20), arb_bytes()), 0..4)),
+                1..30),
+            base_offset in 0i64..(1 << 50),
+            codec in 0u8..5,
+            position_skip in 0usize..5,
+        ) {
+            let plain = build(&records);
+            let codec = Compression::from_attributes(i16::from(codec)).unwrap();
+            let mut bytes = Vec::new();
+            crate::compression::compress_batch(&plain, codec, None, &mut bytes).unwrap();
+            write_header(&mut bytes, codec, ProducerFields::NONE);
+            bytes[0..8].copy_from_slice(&base_offset.to_be_bytes());
+            let batch = Batches::new(&bytes).next().unwrap().unwrap();
+            let mut budget = crate::compression::InflateBudget::new(1 << 20, 1 << 20);
+            let mut scratch = Vec::new();
+            let section = crate::compression::batch_records_within(&batch, &mut budget, &mut scratch).unwrap();
+            let position = base_offset + position_skip as i64;
+            let mut index = Vec::new();
+            index_records(&batch.header, section, position, &mut index).unwrap();
+            let want: Vec<_> = records.iter().enumerate().skip(position_skip).collect();
+            prop_assert_eq!(index.len(), want.len());
+            for (r, (i, want)) in index.iter().zip(want) {
+                prop_assert_eq!(r.offset, base_offset + i as i64);
+                prop_assert_eq!(r.timestamp, want.0);
+                let part = |start: u32, len: i32| (len >= 0).then(|| section[start as usize..start as usize + len as usize].to_vec());
+                prop_assert_eq!(part(r.key_start, r.key_len), want.1.clone());
+                prop_assert_eq!(part(r.value_start, r.value_len), want.2.clone());
+                prop_assert_eq!(r.header_count as usize, want.3.len());
+            }
+        }
+
+        #[test]
         fn reader_never_panics(data in proptest::collection::vec(any::<u8>(), 0..400)) {
             for batch in Batches::new(&data).flatten() {
                 let _ = batch.verify_crc();
                 if let Ok(recs) = batch.records() {
                     for r in recs { let _ = r; }
                 }
+                let mut index = Vec::new();
+                let _ = index_records(&batch.header, batch.records_section(), 0, &mut index);
             }
         }
     }

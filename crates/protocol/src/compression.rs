@@ -251,6 +251,81 @@ pub fn batch_records<'r>(
     Ok(&scratch[..end])
 }
 
+/// How much one fetch response's compressed batches may inflate to, in total.
+///
+/// Every batch is bounded by `per_batch`; the response as a whole by `total`. The first
+/// batch decompressed under a budget is always allowed its full `per_batch` bound, so
+/// that a legitimately large batch can always be delivered (alone, if need be); a later
+/// batch that does not fit what is left gives [`DecodeError::FetchBudgetExceeded`],
+/// which tells the caller to stop decoding there and fetch that batch again (it then
+/// comes first). Uncompressed batches are not counted: they are already in memory,
+/// bounded by the fetch size.
+#[derive(Clone, Debug)]
+pub struct InflateBudget {
+    per_batch: usize,
+    total: usize,
+    left: usize,
+    used: bool,
+}
+
+impl InflateBudget {
+    /// A budget of `total` bytes for a response, `per_batch` for any one batch.
+    pub fn new(per_batch: usize, total: usize) -> Self {
+        InflateBudget {
+            per_batch,
+            total,
+            left: total,
+            used: false,
+        }
+    }
+
+    /// Bytes still allowed (the first batch may take `per_batch` regardless).
+    pub fn left(&self) -> usize {
+        self.left
+    }
+}
+
+/// [`batch_records`] under a response's [`InflateBudget`]: the same bytes, with what the
+/// batch inflated to taken from the budget.
+///
+/// A batch beyond `per_batch` is [`DecodeError::DecompressedTooLarge`] naming that bound
+/// (it can never be delivered with these limits); a batch that only exceeds what is left
+/// of the budget, after an earlier one took its share, is
+/// [`DecodeError::FetchBudgetExceeded`] naming the total.
+pub fn batch_records_within<'r>(
+    batch: &Batch<'r>,
+    budget: &mut InflateBudget,
+    scratch: &'r mut Vec<u8>,
+) -> Result<&'r [u8], DecodeError> {
+    let codec = batch.header.compression()?;
+    if codec == Compression::None {
+        return Ok(batch.records_section());
+    }
+    if batch.header.record_count <= 0 {
+        return Ok(&[]);
+    }
+    let limit = if budget.used {
+        budget.per_batch.min(budget.left)
+    } else {
+        budget.per_batch
+    };
+    match decompress_at(codec, batch.records_section(), limit, scratch, 0) {
+        Ok(end) => {
+            budget.used = true;
+            budget.left = budget.left.saturating_sub(end);
+            Ok(&scratch[..end])
+        }
+        Err(DecodeError::DecompressedTooLarge { .. }) if limit < budget.per_batch => {
+            Err(DecodeError::FetchBudgetExceeded {
+                codec,
+                base_offset: batch.header.base_offset,
+                limit: budget.total,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Where every decoder writes: `out` from `start` on, never more than `max_output` bytes.
 /// `out[..out.len()]` is initialised memory that [`Sink::spare`] hands out again before
 /// growing (zero-filled) into the capacity; capacity grows geometrically but never past

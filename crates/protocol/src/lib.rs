@@ -55,6 +55,27 @@ pub enum DecodeError {
         /// What the decoder found.
         message: String,
     },
+    /// A compressed batch that does not fit what is left of a fetch response's
+    /// decompression budget ([`compression::InflateBudget`]) after earlier batches took
+    /// their share: not corrupt; decode stops before it and the next fetch starts there.
+    #[error("{codec:?} batch at offset {base_offset} does not fit the fetch response's decompression budget of {limit} bytes")]
+    FetchBudgetExceeded {
+        /// Codec of the batch.
+        codec: record_batch::Compression,
+        /// Base offset of the batch.
+        base_offset: i64,
+        /// The response's total budget.
+        limit: usize,
+    },
+    /// An offset computed from a batch's wire values that does not fit an i64 (a corrupt
+    /// or hostile batch); never wrapped.
+    #[error("offset overflow in batch at offset {base_offset}: {what}")]
+    OffsetOverflow {
+        /// Base offset of the batch.
+        base_offset: i64,
+        /// Which sum overflowed.
+        what: &'static str,
+    },
     /// Compressed records that would inflate beyond the caller's bound: a decompression
     /// bomb, or a batch larger than the fetch limits allow. Raised before the declared
     /// size is allocated.

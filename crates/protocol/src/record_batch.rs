@@ -405,9 +405,10 @@ impl BatchHeader {
     pub fn is_log_append_time(&self) -> bool {
         self.attributes & attributes::LOG_APPEND_TIME != 0
     }
-    /// Offset of the last record.
+    /// Offset of the last record. Batches from [`Batches`] are checked so that this and
+    /// `last_offset() + 1` cannot overflow; for a hand-made header it saturates.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + self.last_offset_delta as i64
+        self.base_offset.saturating_add(i64::from(self.last_offset_delta))
     }
 }
 
@@ -472,6 +473,18 @@ fn parse_header(buf: &[u8]) -> Result<BatchHeader, DecodeError> {
         producer_epoch: r.i16()?,
         base_sequence: r.i32()?,
         record_count: r.i32()?,
+    })
+    .and_then(|h| {
+        // The offset after the batch must exist: then last_offset() and every record's
+        // base_offset + offset_delta (at most last_offset_delta in a valid batch) fit.
+        h.base_offset
+            .checked_add(i64::from(h.last_offset_delta))
+            .and_then(|last| last.checked_add(1))
+            .ok_or(DecodeError::OffsetOverflow {
+                base_offset: h.base_offset,
+                what: "base offset + last offset delta",
+            })?;
+        Ok(h)
     })
 }
 
@@ -553,10 +566,156 @@ pub struct Record<'a> {
     pub headers: Vec<Header<'a>>,
 }
 
-/// Iterates records in an (uncompressed) records section.
+/// Where one record's parts are in its (uncompressed) records section, with its absolute
+/// offset and timestamp: what [`index_records`] gives the consumer, which hands it to JS
+/// as the poll buffer's index so that JS never parses records itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordIndex {
+    /// Where the record's bytes start in the section (its length varint).
+    pub start: u32,
+    /// Where they end.
+    pub end: u32,
+    /// Absolute offset.
+    pub offset: i64,
+    /// Timestamp in ms (LogAppendTime when the batch uses it).
+    pub timestamp: i64,
+    /// Key start in the section.
+    pub key_start: u32,
+    /// Key length; -1 for a null key.
+    pub key_len: i32,
+    /// Value start in the section.
+    pub value_start: u32,
+    /// Value length; -1 for a tombstone.
+    pub value_len: i32,
+    /// Start of the first header in the section.
+    pub headers_start: u32,
+    /// Number of headers.
+    pub header_count: u32,
+    /// Timestamp relative to the batch's base timestamp, as stored.
+    pub timestamp_delta: i64,
+    /// Offset relative to the batch's base offset, as stored.
+    pub offset_delta: i32,
+    /// Record attributes (unused by Kafka so far).
+    pub attributes: i8,
+}
+
+/// The one record parser: reads the record at `pos` of an uncompressed records section,
+/// checking every length against the bytes (a record must be exactly as long as its
+/// fields), and returns where its parts are. Offsets and timestamps are relative; the
+/// callers ([`index_records`], [`Records`]) make them absolute.
+fn parse_record(section: &[u8], pos: usize) -> Result<RecordIndex, DecodeError> {
+    let mut r = Reader::new(&section[pos..]);
+    let len = r.varint()?;
+    if len < 0 {
+        return Err(DecodeError::Invalid("negative record length"));
+    }
+    let body_start = pos + r.position();
+    let body = r.bytes(len as usize)?;
+    let end = body_start + body.len();
+    let mut b = Reader::new(body);
+    let attributes = b.i8()?;
+    let timestamp_delta = b.varlong()?;
+    let offset_delta = b.varint()?;
+    let key_len = b.varint()?;
+    let key_start = body_start + b.position();
+    if key_len > 0 {
+        b.bytes(key_len as usize)?;
+    }
+    let value_len = b.varint()?;
+    let value_start = body_start + b.position();
+    if value_len > 0 {
+        b.bytes(value_len as usize)?;
+    }
+    if key_len < -1 || value_len < -1 {
+        return Err(DecodeError::Invalid("negative length other than -1"));
+    }
+    let header_count = b.varint()?;
+    if header_count < 0 {
+        return Err(DecodeError::Invalid("negative header count"));
+    }
+    let headers_start = body_start + b.position();
+    for _ in 0..header_count {
+        if b.varint_bytes()?.is_none() {
+            return Err(DecodeError::Invalid("null header key"));
+        }
+        b.varint_bytes()?;
+    }
+    if !b.is_empty() {
+        return Err(DecodeError::Invalid("record longer than its fields"));
+    }
+    // Positions are u32 (the JS index's width); callers check the section fits.
+    Ok(RecordIndex {
+        start: pos as u32,
+        end: end as u32,
+        offset: offset_delta as i64,
+        timestamp: timestamp_delta,
+        key_start: key_start as u32,
+        key_len,
+        value_start: value_start as u32,
+        value_len,
+        headers_start: headers_start as u32,
+        header_count: header_count as u32,
+        timestamp_delta,
+        offset_delta,
+        attributes,
+    })
+}
+
+/// Indexes the records of one batch whose uncompressed records section is `section`,
+/// appending those at or after `position` to `out`: the consumer's record reader.
+///
+/// Every offset computed from wire values is checked: `base_offset + offset_delta`
+/// beyond i64 is [`DecodeError::OffsetOverflow`] naming the batch, never a wrap.
+/// A negative record count, or a section too large for the index's u32 positions, is
+/// an error too; a count larger than the section holds fails as truncated input.
+pub fn index_records(
+    header: &BatchHeader,
+    section: &[u8],
+    position: i64,
+    out: &mut Vec<RecordIndex>,
+) -> Result<(), DecodeError> {
+    if header.record_count < 0 {
+        return Err(DecodeError::Invalid("negative record count"));
+    }
+    if u32::try_from(section.len()).is_err() {
+        return Err(DecodeError::Invalid("records section larger than 4 GiB"));
+    }
+    let count = header.record_count as usize;
+    // Each record takes at least 7 bytes: a hostile count cannot make us over-allocate.
+    out.reserve(count.min(section.len() / 7 + 1));
+    let log_append = header.is_log_append_time();
+    let mut pos = 0usize;
+    for _ in 0..count {
+        let mut rec = parse_record(section, pos)?;
+        pos = rec.end as usize;
+        rec.offset =
+            header
+                .base_offset
+                .checked_add(i64::from(rec.offset_delta))
+                .ok_or(DecodeError::OffsetOverflow {
+                    base_offset: header.base_offset,
+                    what: "base offset + offset delta",
+                })?;
+        if rec.offset < position {
+            continue;
+        }
+        rec.timestamp = if log_append {
+            header.max_timestamp
+        } else {
+            header.base_timestamp.wrapping_add(rec.timestamp_delta)
+        };
+        out.push(rec);
+    }
+    Ok(())
+}
+
+/// Iterates records in an (uncompressed) records section, with their bytes borrowed:
+/// the same parser as [`index_records`], for callers that want slices (tests, the
+/// producer's own records).
 #[derive(Clone, Debug)]
 pub struct Records<'a> {
-    reader: Reader<'a>,
+    section: &'a [u8],
+    pos: usize,
     left: i32,
 }
 
@@ -564,43 +723,31 @@ impl<'a> Records<'a> {
     /// Reads `count` records from `section`.
     pub fn new(section: &'a [u8], count: i32) -> Self {
         Records {
-            reader: Reader::new(section),
+            section,
+            pos: 0,
             left: count.max(0),
         }
     }
 
     fn read_one(&mut self) -> Result<Record<'a>, DecodeError> {
-        let len = self.reader.varint()?;
-        if len < 0 {
-            return Err(DecodeError::Invalid("negative record length"));
-        }
-        let body = self.reader.bytes(len as usize)?;
-        let mut r = Reader::new(body);
-        let attributes = r.i8()?;
-        let timestamp_delta = r.varlong()?;
-        let offset_delta = r.varint()?;
-        let key = r.varint_bytes()?;
-        let value = r.varint_bytes()?;
-        let n = r.varint()?;
-        if n < 0 {
-            return Err(DecodeError::Invalid("negative header count"));
-        }
-        // Each header takes at least 2 bytes: a hostile count cannot make us allocate.
-        let mut headers = Vec::with_capacity((n as usize).min(r.remaining() / 2));
-        for _ in 0..n {
+        let rec = parse_record(self.section, self.pos)?;
+        self.pos = rec.end as usize;
+        let s = self.section;
+        let part = |start: u32, len: i32| (len >= 0).then(|| &s[start as usize..start as usize + len as usize]);
+        // parse_record checked the headers: walking them again cannot fail.
+        let mut r = Reader::new(&s[rec.headers_start as usize..rec.end as usize]);
+        let mut headers = Vec::with_capacity(rec.header_count as usize);
+        for _ in 0..rec.header_count {
             let key = r.varint_bytes()?.ok_or(DecodeError::Invalid("null header key"))?;
             let value = r.varint_bytes()?;
             headers.push(Header { key, value });
         }
-        if !r.is_empty() {
-            return Err(DecodeError::Invalid("record longer than its fields"));
-        }
         Ok(Record {
-            attributes,
-            timestamp_delta,
-            offset_delta,
-            key,
-            value,
+            attributes: rec.attributes,
+            timestamp_delta: rec.timestamp_delta,
+            offset_delta: rec.offset_delta,
+            key: part(rec.key_start, rec.key_len),
+            value: part(rec.value_start, rec.value_len),
             headers,
         })
     }
@@ -719,12 +866,49 @@ mod tests {
         }
 
         #[test]
+        fn writer_to_index_round_trip_through_every_codec(
+            records in proptest::collection::vec(
+                (any::<i64>(), arb_bytes(), arb_bytes(),
+                 proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..20), arb_bytes()), 0..4)),
+                1..30),
+            base_offset in 0i64..(1 << 50),
+            codec in 0u8..5,
+            position_skip in 0usize..5,
+        ) {
+            let plain = build(&records);
+            let codec = Compression::from_attributes(i16::from(codec)).unwrap();
+            let mut bytes = Vec::new();
+            crate::compression::compress_batch(&plain, codec, None, &mut bytes).unwrap();
+            write_header(&mut bytes, codec, ProducerFields::NONE);
+            bytes[0..8].copy_from_slice(&base_offset.to_be_bytes());
+            let batch = Batches::new(&bytes).next().unwrap().unwrap();
+            let mut budget = crate::compression::InflateBudget::new(1 << 20, 1 << 20);
+            let mut scratch = Vec::new();
+            let section = crate::compression::batch_records_within(&batch, &mut budget, &mut scratch).unwrap();
+            let position = base_offset + position_skip as i64;
+            let mut index = Vec::new();
+            index_records(&batch.header, section, position, &mut index).unwrap();
+            let want: Vec<_> = records.iter().enumerate().skip(position_skip).collect();
+            prop_assert_eq!(index.len(), want.len());
+            for (r, (i, want)) in index.iter().zip(want) {
+                prop_assert_eq!(r.offset, base_offset + i as i64);
+                prop_assert_eq!(r.timestamp, want.0);
+                let part = |start: u32, len: i32| (len >= 0).then(|| section[start as usize..start as usize + len as usize].to_vec());
+                prop_assert_eq!(part(r.key_start, r.key_len), want.1.clone());
+                prop_assert_eq!(part(r.value_start, r.value_len), want.2.clone());
+                prop_assert_eq!(r.header_count as usize, want.3.len());
+            }
+        }
+
+        #[test]
         fn reader_never_panics(data in proptest::collection::vec(any::<u8>(), 0..400)) {
             for batch in Batches::new(&data).flatten() {
                 let _ = batch.verify_crc();
                 if let Ok(recs) = batch.records() {
                     for r in recs { let _ = r; }
                 }
+                let mut index = Vec::new();
+                let _ = index_records(&batch.header, batch.records_section(), 0, &mut index);
             }
         }
     }

@@ -4,34 +4,11 @@
 //! value and headers are) so JS builds message objects lazily from one buffer.
 
 use bytes::Bytes;
-use nkafka_protocol::codec::Reader;
-use nkafka_protocol::record_batch::{Batch, Batches, Compression};
+use nkafka_protocol::compression::{batch_records_within, InflateBudget};
+use nkafka_protocol::record_batch::{index_records, Batch, Batches, Compression};
 use nkafka_protocol::DecodeError;
 
-/// Where one record's parts are in its batch's `data`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordIndex {
-    /// Where the record's bytes start in `data` (its length varint).
-    pub start: u32,
-    /// Where they end.
-    pub end: u32,
-    /// Absolute offset.
-    pub offset: i64,
-    /// Timestamp in ms (LogAppendTime when the batch uses it).
-    pub timestamp: i64,
-    /// Key start in `data`.
-    pub key_start: u32,
-    /// Key length; -1 for a null key.
-    pub key_len: i32,
-    /// Value start in `data`.
-    pub value_start: u32,
-    /// Value length; -1 for a tombstone.
-    pub value_len: i32,
-    /// Start of the first header in `data`.
-    pub headers_start: u32,
-    /// Number of headers.
-    pub header_count: u32,
-}
+pub use nkafka_protocol::record_batch::RecordIndex;
 
 /// Records of one batch, ready to hand to the app.
 #[derive(Clone, Debug)]
@@ -74,7 +51,10 @@ pub struct Decoded {
 ///
 /// `position` is the offset the app expects next: records below it (a batch fetched from
 /// its start) are dropped. `aborted` is the response's aborted-transaction list, `None` for
-/// read_uncommitted. `max_inflate` bounds each compressed batch's inflated size.
+/// read_uncommitted. `budget` bounds what compressed batches inflate to, per batch and
+/// for the whole fetch response (shared by its partitions): a batch that does not fit
+/// what is left ends the decode there, like a bad batch after good ones, and the next
+/// fetch starts at it.
 pub fn decode_partition(
     topic: u32,
     partition: i32,
@@ -82,7 +62,7 @@ pub fn decode_partition(
     position: i64,
     check_crcs: bool,
     aborted: Option<&[AbortedTxn]>,
-    max_inflate: usize,
+    budget: &mut InflateBudget,
 ) -> Result<Decoded, DecodeError> {
     let mut out = Decoded::default();
     // read_committed: producers whose current transaction is aborted (Java's algorithm:
@@ -98,6 +78,12 @@ pub fn decode_partition(
         ($e:expr, $next:expr) => {
             match $e {
                 Ok(v) => v,
+                // Over the response's budget: not an error, even for this partition's
+                // first batch (an earlier partition took the budget).
+                Err(DecodeError::FetchBudgetExceeded { .. }) => {
+                    out.next_offset = $next;
+                    return Ok(out);
+                }
                 Err(e) if out.batches.is_empty() => return Err(e.into()),
                 Err(_) => {
                     out.next_offset = $next;
@@ -113,6 +99,7 @@ pub fn decode_partition(
         if check_crcs {
             or_stop!(batch.verify_crc(), good_until);
         }
+        // Batches checks that the offset after the batch fits an i64.
         out.next_offset = Some(h.last_offset() + 1);
         if h.last_offset() < position {
             continue;
@@ -136,7 +123,7 @@ pub fn decode_partition(
         if h.is_control() || h.record_count == 0 {
             continue;
         }
-        let data = or_stop!(records_data(&batch, records, max_inflate), good_until);
+        let data = or_stop!(records_data(&batch, records, budget), good_until);
         let fetched = or_stop!(index_batch(topic, partition, &batch, data, position), good_until);
         if !fetched.records.is_empty() {
             out.bytes += fetched.data.len();
@@ -147,20 +134,17 @@ pub fn decode_partition(
 }
 
 /// The uncompressed records section of a batch, sharing `whole` when not compressed.
-fn records_data(batch: &Batch<'_>, whole: &Bytes, max_inflate: usize) -> Result<Bytes, DecodeError> {
-    let section = batch.records_section();
-    match batch.header.compression()? {
-        Compression::None => {
-            // Zero copy: a slice of the fetch response.
-            let start = section.as_ptr() as usize - whole.as_ptr() as usize;
-            Ok(whole.slice(start..start + section.len()))
-        }
-        codec => {
-            let mut out = Vec::new();
-            nkafka_protocol::compression::decompress(codec, section, max_inflate, &mut out)?;
-            Ok(Bytes::from(out))
-        }
+fn records_data(batch: &Batch<'_>, whole: &Bytes, budget: &mut InflateBudget) -> Result<Bytes, DecodeError> {
+    if batch.header.compression()? == Compression::None {
+        // Zero copy: a slice of the fetch response.
+        let section = batch.records_section();
+        let start = section.as_ptr() as usize - whole.as_ptr() as usize;
+        return Ok(whole.slice(start..start + section.len()));
     }
+    let mut out = Vec::new();
+    let len = batch_records_within(batch, budget, &mut out)?.len();
+    out.truncate(len);
+    Ok(Bytes::from(out))
 }
 
 fn index_batch(
@@ -171,76 +155,13 @@ fn index_batch(
     position: i64,
 ) -> Result<FetchedBatch, DecodeError> {
     let h = batch.header;
-    let count = h.record_count.max(0) as usize;
-    // Each record takes at least 7 bytes: a hostile count cannot make us over-allocate.
-    let mut records = Vec::with_capacity(count.min(data.len() / 7 + 1));
-    let log_append = h.is_log_append_time();
-    let mut r = Reader::new(&data);
-    for _ in 0..count {
-        let record_start = r.position();
-        let len = r.varint()?;
-        if len < 0 {
-            return Err(DecodeError::Invalid("negative record length"));
-        }
-        let start = r.position();
-        let body = r.bytes(len as usize)?;
-        let mut b = Reader::new(body);
-        b.i8()?; // attributes
-        let ts_delta = b.varlong()?;
-        let offset_delta = b.varint()?;
-        let key_len = b.varint()?;
-        let key_start = start + b.position();
-        if key_len > 0 {
-            b.bytes(key_len as usize)?;
-        }
-        let value_len = b.varint()?;
-        let value_start = start + b.position();
-        if value_len > 0 {
-            b.bytes(value_len as usize)?;
-        }
-        let header_count = b.varint()?;
-        if header_count < 0 {
-            return Err(DecodeError::Invalid("negative header count"));
-        }
-        let headers_start = start + b.position();
-        for _ in 0..header_count {
-            if b.varint_bytes()?.is_none() {
-                return Err(DecodeError::Invalid("null header key"));
-            }
-            b.varint_bytes()?;
-        }
-        if !b.is_empty() {
-            return Err(DecodeError::Invalid("record longer than its fields"));
-        }
-        if key_len < -1 || value_len < -1 {
-            return Err(DecodeError::Invalid("negative length other than -1"));
-        }
-        let offset = h.base_offset + offset_delta as i64;
-        if offset < position {
-            continue;
-        }
-        records.push(RecordIndex {
-            start: record_start as u32,
-            end: (start + len as usize) as u32,
-            offset,
-            timestamp: if log_append {
-                h.max_timestamp
-            } else {
-                h.base_timestamp.wrapping_add(ts_delta)
-            },
-            key_start: key_start as u32,
-            key_len,
-            value_start: value_start as u32,
-            value_len,
-            headers_start: headers_start as u32,
-            header_count: header_count as u32,
-        });
-    }
+    let mut records = Vec::new();
+    index_records(&h, &data, position, &mut records)?;
     Ok(FetchedBatch {
         topic,
         partition,
         leader_epoch: h.partition_leader_epoch,
-        log_append_time: log_append,
+        log_append_time: h.is_log_append_time(),
         data,
         records,
     })
@@ -254,7 +175,7 @@ mod tests {
     fn batch(base_offset: i64, n: usize, fields: ProducerFields) -> Vec<u8> {
         let mut b = BatchBuilder::with_capacity(256);
         for i in 0..n {
-            let v = format!("v{}", base_offset + i as i64);
+            let v = format!("v{}", base_offset.wrapping_add(i as i64));
             let hs = [Header {
                 key: b"h",
                 value: Some(b"x"),
@@ -265,6 +186,10 @@ mod tests {
         write_header(&mut s.bytes, Compression::None, fields);
         s.bytes[0..8].copy_from_slice(&base_offset.to_be_bytes());
         s.bytes
+    }
+
+    fn mib() -> InflateBudget {
+        InflateBudget::new(1 << 20, 1 << 20)
     }
 
     fn values(d: &Decoded) -> Vec<String> {
@@ -285,7 +210,7 @@ mod tests {
     fn skips_records_before_the_position_and_indexes_the_rest() {
         let mut set = batch(10, 3, ProducerFields::NONE);
         set.extend(batch(13, 2, ProducerFields::NONE));
-        let d = decode_partition(0, 0, &Bytes::from(set), 11, true, None, 1 << 20).unwrap();
+        let d = decode_partition(0, 0, &Bytes::from(set), 11, true, None, &mut mib()).unwrap();
         assert_eq!(values(&d), ["v11", "v12", "v13", "v14"]);
         assert_eq!(d.next_offset, Some(15));
         let r = d.batches[0].records[0];
@@ -297,7 +222,7 @@ mod tests {
         let mut set = batch(0, 2, ProducerFields::NONE);
         let n = set.len();
         set[n - 3] ^= 0xff;
-        let e = decode_partition(0, 0, &Bytes::from(set), 0, true, None, 1 << 20).unwrap_err();
+        let e = decode_partition(0, 0, &Bytes::from(set), 0, true, None, &mut mib()).unwrap_err();
         assert!(matches!(e, DecodeError::CrcMismatch { .. }));
     }
 
@@ -310,14 +235,14 @@ mod tests {
         let n = set.len();
         set[n - 3] ^= 0xff;
         let set = Bytes::from(set);
-        let d = decode_partition(0, 0, &set, 0, true, None, 1 << 20).unwrap();
+        let d = decode_partition(0, 0, &set, 0, true, None, &mut mib()).unwrap();
         assert_eq!(values(&d), ["v0", "v1", "v2", "v3"]);
         assert_eq!(d.next_offset, Some(4), "the next fetch starts at the corrupt batch");
-        let e = decode_partition(0, 0, &set.slice(good..), 4, true, None, 1 << 20).unwrap_err();
+        let e = decode_partition(0, 0, &set.slice(good..), 4, true, None, &mut mib()).unwrap_err();
         assert!(matches!(e, DecodeError::CrcMismatch { .. }));
         // Without CRC checks the bytes pass (what checkCrcs: false asks for).
         assert_eq!(
-            decode_partition(0, 0, &set, 0, false, None, 1 << 20)
+            decode_partition(0, 0, &set, 0, false, None, &mut mib())
                 .unwrap()
                 .batches
                 .len(),
@@ -346,10 +271,112 @@ mod tests {
             producer_id: 7,
             first_offset: 0,
         }];
-        let committed = decode_partition(0, 0, &set, 0, true, Some(&aborted), 1 << 20).unwrap();
+        let committed = decode_partition(0, 0, &set, 0, true, Some(&aborted), &mut mib()).unwrap();
         assert_eq!(values(&committed), ["v3", "v4"]);
-        let uncommitted = decode_partition(0, 0, &set, 0, true, None, 1 << 20).unwrap();
+        let uncommitted = decode_partition(0, 0, &set, 0, true, None, &mut mib()).unwrap();
         assert_eq!(values(&uncommitted), ["v0", "v1", "v3", "v4"]);
         assert_eq!(committed.next_offset, Some(5));
+    }
+
+    fn compressed(base_offset: i64, n: usize, value: &[u8]) -> Vec<u8> {
+        let mut b = BatchBuilder::with_capacity(256);
+        for i in 0..n {
+            b.append(i as i64, None::<&[u8]>, Some(value), &[]);
+        }
+        let s = b.finish();
+        let mut out = Vec::new();
+        nkafka_protocol::compression::compress_batch(&s.bytes, Compression::Zstd, None, &mut out).unwrap();
+        write_header(&mut out, Compression::Zstd, ProducerFields::NONE);
+        out[0..8].copy_from_slice(&base_offset.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn the_response_budget_stops_the_decode_at_the_batch_that_does_not_fit() {
+        // Three zstd batches of ~10 KiB each inflate to 3 x 10 KiB; each fits the
+        // per-batch bound, two fit the response's budget.
+        let value = vec![b'a'; 1000];
+        let mut set = compressed(0, 10, &value);
+        set.extend(compressed(10, 10, &value));
+        let third = set.len();
+        set.extend(compressed(20, 10, &value));
+        let set = Bytes::from(set);
+        let mut budget = InflateBudget::new(16 << 10, 24 << 10);
+        let d = decode_partition(0, 0, &set, 0, true, None, &mut budget).unwrap();
+        assert_eq!(d.batches.len(), 2);
+        assert_eq!(
+            d.next_offset,
+            Some(20),
+            "the next fetch starts at the batch over budget"
+        );
+        // Another partition of the same response finds the budget spent: nothing of it
+        // is decoded and its position stays.
+        let mut other = budget.clone();
+        let d = decode_partition(0, 1, &set.slice(third..), 20, true, None, &mut other).unwrap();
+        assert!(d.batches.is_empty());
+        assert_eq!(d.next_offset, None);
+        // Refetched first in a response, the batch decodes.
+        let d = decode_partition(
+            0,
+            0,
+            &set.slice(third..),
+            20,
+            true,
+            None,
+            &mut InflateBudget::new(16 << 10, 24 << 10),
+        )
+        .unwrap();
+        assert_eq!(d.batches[0].records.len(), 10);
+    }
+
+    #[test]
+    fn the_first_batch_may_take_its_whole_bound_but_not_more() {
+        let value = vec![b'a'; 1000];
+        let set = Bytes::from(compressed(0, 10, &value));
+        // A total budget smaller than the batch does not make it undeliverable.
+        let d = decode_partition(0, 0, &set, 0, true, None, &mut InflateBudget::new(64 << 10, 1)).unwrap();
+        assert_eq!(d.batches[0].records.len(), 10);
+        // Beyond the per-batch bound it is a typed error naming the bound.
+        let e = decode_partition(0, 0, &set, 0, true, None, &mut InflateBudget::new(4096, 1 << 20)).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::DecompressedTooLarge { limit: 4096, .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn offsets_that_overflow_are_corrupt_batches_not_wraps() {
+        // lastOffsetDelta past i64::MAX.
+        let set = Bytes::from(batch(i64::MAX - 1, 3, ProducerFields::NONE));
+        let e = decode_partition(0, 0, &set, 0, false, None, &mut mib()).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::OffsetOverflow { base_offset, .. } if base_offset == i64::MAX - 1),
+            "{e}"
+        );
+        // A record's offset delta past i64::MAX while the header's last offset fits.
+        let mut b = BatchBuilder::with_capacity(256);
+        b.append(0, None::<&[u8]>, Some(&b"v"[..]), &[]);
+        let mut s = b.finish().bytes;
+        s[0..8].copy_from_slice(&(i64::MAX - 5).to_be_bytes());
+        // The record's offsetDelta varint (after length, attributes, timestampDelta) is 0:
+        // make it the largest one-byte value, 63, past the base offset's headroom.
+        assert_eq!(s[64], 0);
+        s[64] = 126; // zig-zag 63
+        write_header(&mut s, Compression::None, ProducerFields::NONE);
+        let e = decode_partition(0, 0, &Bytes::from(s), 0, true, None, &mut mib()).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::OffsetOverflow { base_offset, .. } if base_offset == i64::MAX - 5),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_negative_record_count_is_an_error() {
+        let mut s = batch(0, 1, ProducerFields::NONE);
+        s[57..61].copy_from_slice(&(-2i32).to_be_bytes());
+        let crc = crc32c::crc32c(&s[21..]);
+        s[17..21].copy_from_slice(&crc.to_be_bytes());
+        let e = decode_partition(0, 0, &Bytes::from(s), 0, true, None, &mut mib()).unwrap_err();
+        assert!(matches!(e, DecodeError::Invalid("negative record count")), "{e}");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use nkafka_protocol::compression::InflateBudget;
 use nkafka_protocol::error::ErrorCode;
 use tokio::time::Instant;
 
@@ -110,7 +111,11 @@ async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted], max_wa
     if !top.is_ok() {
         return Err(Error::broker(top, None).with_broker(conn.name()));
     }
-    // Decode every partition before taking the lock: decoding is the costly part.
+    // Decode every partition before taking the lock: decoding is the costly part. One
+    // decompression budget for the whole response: each batch may inflate to 4x the
+    // fetch limit (as before), and all of them together to that much too.
+    let inflate = cfg.fetch_max_bytes.max(cfg.max_partition_fetch_bytes).saturating_mul(4);
+    let mut budget = InflateBudget::new(inflate, inflate);
     let mut results = Vec::with_capacity(wanted.len());
     for t in &resp.responses {
         for p in &t.partitions {
@@ -142,7 +147,7 @@ async fn fetch_once(shared: &Arc<Shared>, broker: i32, wanted: &[Wanted], max_wa
                         w.position,
                         cfg.check_crcs,
                         aborted.as_deref(),
-                        cfg.fetch_max_bytes.max(cfg.max_partition_fetch_bytes) * 4,
+                        &mut budget,
                     )
                     .map(Some)
                     .map_err(|e| {

@@ -851,8 +851,11 @@ fn next_frame(buf: &mut BytesMut, tls: bool) -> std::result::Result<Option<Bytes
     }
     let size = size as usize;
     if buf.len() < 4 + size {
-        if buf.capacity() < 4 + size {
-            buf.reserve(4 + size - buf.len());
+        // Grow towards the announced size at most by what already arrived: a peer that
+        // announces 256 MB and sends 10 bytes must not make us allocate 256 MB.
+        let missing = 4 + size - buf.len();
+        if buf.capacity() - buf.len() < missing {
+            buf.reserve(missing.min(buf.len().max(64 * 1024)));
         }
         return Ok(None);
     }

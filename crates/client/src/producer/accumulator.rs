@@ -265,6 +265,32 @@ pub(crate) struct TopicState {
     sticky_bytes: usize,
 }
 
+/// A topic's records waited `max_block` for metadata in vain. The broker's answer for the
+/// topic says why; without one, the last failed refresh does (a broker that sent garbage,
+/// an unreachable cluster), instead of a misleading UNKNOWN_TOPIC_OR_PARTITION.
+pub(crate) fn metadata_wait_error(
+    name: &str,
+    max_block: Duration,
+    code: Option<ErrorCode>,
+    failure: Option<&Error>,
+) -> Error {
+    let ms = max_block.as_millis();
+    match (code, failure) {
+        (None, Some(e)) => Error {
+            message: format!("topic `{name}` not present in metadata after {ms} ms: {}", e.message),
+            topic: Some(name.into()),
+            ..e.clone()
+        },
+        _ => {
+            let code = code.unwrap_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+            Error::new(
+                Kind::Broker(code),
+                format!("topic `{name}` not present in metadata after {ms} ms ({})", code.name()),
+            )
+        }
+    }
+}
+
 /// Batches drained for one broker: one produce request.
 pub(crate) struct Drained {
     pub broker: i32,
@@ -327,6 +353,9 @@ pub(crate) struct Accumulator {
     pub bump_needed: bool,
     /// A fatal producer error (fenced epoch): every record fails with it.
     pub fatal: Option<Error>,
+    /// Why the last metadata refresh failed (cleared by the next success): a topic that
+    /// never got metadata because no broker answered fails with this cause, not as unknown.
+    pub metadata_failure: Option<Error>,
     /// Transactions: records are accepted only while one is open.
     pub transactional: bool,
     pub txn_open: bool,
@@ -369,6 +398,7 @@ impl Accumulator {
             producer: None,
             bump_needed: false,
             fatal: None,
+            metadata_failure: None,
             transactional: cfg.transactional_id.is_some(),
             txn_open: false,
             txn_added: HashSet::new(),
@@ -780,14 +810,7 @@ impl Accumulator {
             if let Some(w) = &t.waiting {
                 any = true;
                 if now >= w.since + self.max_block {
-                    let code = t.meta_error.unwrap_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-                    let msg = format!(
-                        "topic `{}` not present in metadata after {} ms ({})",
-                        t.name,
-                        self.max_block.as_millis(),
-                        code.name()
-                    );
-                    let err = Error::new(Kind::Broker(code), msg);
+                    let err = metadata_wait_error(&t.name, self.max_block, t.meta_error, self.metadata_failure.as_ref());
                     self.fail_waiting(tid, err, &mut work.failed);
                     continue;
                 }

@@ -509,7 +509,11 @@ impl Producer {
     pub async fn wait_for_partitions(&self, topic_id: u32) -> Result<usize> {
         let deadline = Instant::now() + self.shared.cfg.max_block;
         loop {
-            let (count, meta_error) = self.shared.acc.lock().partition_count(topic_id);
+            let (count, meta_error, failure) = {
+                let acc = self.shared.acc.lock();
+                let (count, meta_error) = acc.partition_count(topic_id);
+                (count, meta_error, acc.metadata_failure.clone())
+            };
             if let Some(n) = count {
                 return Ok(n);
             }
@@ -519,12 +523,8 @@ impl Producer {
             let code = meta_error.unwrap_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
             if !code.is_retriable() || Instant::now() >= deadline {
                 let name = self.topic_name(topic_id);
-                let msg = format!(
-                    "topic `{name}` not present in metadata after {} ms ({})",
-                    self.shared.cfg.max_block.as_millis(),
-                    code.name()
-                );
-                return Err(Error::new(Kind::Broker(code), msg));
+                let max_block = self.shared.cfg.max_block;
+                return Err(accumulator::metadata_wait_error(&name, max_block, meta_error, failure.as_ref()));
             }
             self.shared.metadata_wanted.store(true, Ordering::Release);
             self.shared.wake.notify_one();

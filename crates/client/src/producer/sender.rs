@@ -110,7 +110,10 @@ async fn refresh(shared: Arc<Shared>, _attempt: u64) {
     match shared.cluster.refresh(Some(&topics), true).await {
         Ok(meta) => {
             let mut failed = Vec::new();
-            shared.acc.lock().apply_metadata(&meta, &shared.buffered, &mut failed);
+            let mut acc = shared.acc.lock();
+            acc.metadata_failure = None;
+            acc.apply_metadata(&meta, &shared.buffered, &mut failed);
+            drop(acc);
             shared.push_reports(failed);
         }
         Err(e) if e.is_auth() => {
@@ -122,9 +125,10 @@ async fn refresh(shared: Arc<Shared>, _attempt: u64) {
             shared.push_reports(failed);
             shared.metadata_wanted.store(true, Ordering::Release);
         }
-        Err(_) => {
+        Err(e) => {
             // Unreachable cluster: records keep waiting until maxBlockMs / deliveryTimeoutMs
-            // say otherwise; ask again after the backoff.
+            // say otherwise (and then fail with this cause); ask again after the backoff.
+            shared.acc.lock().metadata_failure = Some(e);
             shared.metadata_wanted.store(true, Ordering::Release);
         }
     }

@@ -389,13 +389,6 @@ describe('bad input: a typed error naming the problem, no other message lost', (
       expect((err as KafkaError).message).toMatch(msg)
     }
   })
-
-  it('a Rust panic becomes a JS exception, not a crash', async () => {
-    const { native } = await import('../ts/native')
-    expect(() => native.debugPanic('boom')).toThrow(/boom/)
-    // Still alive and working.
-    expect(native.nativeVersion()).toMatch(/^\d+\.\d+\.\d+/)
-  })
 })
 
 describe('partitioner function', () => {

@@ -461,9 +461,6 @@ export interface BindingTopics {
   error?: BindingError
 }
 
-/** Panics on purpose, so tests can prove a panic becomes a JS exception. */
-export declare function debugPanic(message: string): void
-
 /** Every Kafka error code this build knows. */
 export declare function errorCodes(): Array<BindingErrorCode>
 

@@ -79,21 +79,28 @@ const secureJson = await described('secure', 'KAFKA_SECURE_JSON')
 const clusterJson = await described('cluster', 'KAFKA_CLUSTER_JSON')
 const env = { KAFKA_BROKERS: brokers, KAFKA_SECURE_JSON: secureJson, KAFKA_CLUSTER_JSON: clusterJson }
 
+/** Runs one cargo test invocation and counts its results. */
+async function cargoTest(args) {
+  const r = await run('cargo', args, env, true)
+  let sawResult = false
+  for (const m of r.out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+    sawResult = true
+    passed += Number(m[1])
+    failed += Number(m[2])
+    if (Number(m[3]) > 0) {
+      console.error(`npm test: ${m[3]} Rust test(s) are ignored; ignored tests count as failures here`)
+      failed += Number(m[3])
+    }
+  }
+  if (r.code !== 0 && !failed) broken = true // a build error: no test result lines
+  if (!sawResult) broken = true
+}
+
 try {
   if (only !== 'js') {
-    const r = await run('cargo', ['test', '--workspace', '--no-fail-fast', '--color', 'never'], env, true)
-    let sawResult = false
-    for (const m of r.out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
-      sawResult = true
-      passed += Number(m[1])
-      failed += Number(m[2])
-      if (Number(m[3]) > 0) {
-        console.error(`npm test: ${m[3]} Rust test(s) are ignored; ignored tests count as failures here`)
-        failed += Number(m[3])
-      }
-    }
-    if (r.code !== 0 && !failed) broken = true // a build error: no test result lines
-    if (!sawResult) broken = true
+    await cargoTest(['test', '--workspace', '--no-fail-fast', '--color', 'never'])
+    // Contained panics: the fail points exist only in this build (crates/client/tests/panics.rs).
+    await cargoTest(['test', '-p', 'nkafka-client', '--features', 'fail-points', '--test', 'panics', '--color', 'never'])
   }
   if (only !== 'rust') {
     mkdirSync(join(root, '.cache'), { recursive: true })

@@ -18,6 +18,7 @@
 //! Model: franz-go `pkg/kgo/broker.go`, rskafka `src/messenger.rs`.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use crate::error::{Error, Kind, Result, TlsFailure};
 use crate::security::sasl;
 use crate::security::tls::Tls;
 use crate::security::Sasl;
+use crate::task;
 
 /// Largest response frame we accept. Fetch responses are bounded by `fetchMaxBytes`
 /// (default 50 MiB); anything far beyond that means the peer is not a Kafka broker
@@ -150,6 +152,20 @@ impl Shared {
         self.pending_added.notify_one();
     }
 
+    /// The error for a request whose reply was dropped unanswered. That happens when the
+    /// writer or reader task panicked: the panic drops the request while unwinding, just
+    /// before the task's failure path poisons the connection, so wait (briefly) for the
+    /// poison and report its error (INTERNAL, naming the task), not a plain disconnect.
+    async fn dropped_reply_error(&self) -> Error {
+        let closed = self.closed.notified();
+        tokio::pin!(closed);
+        closed.as_mut().enable();
+        if !self.poisoned.load(Ordering::Acquire) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+        }
+        self.error()
+    }
+
     fn error(&self) -> Error {
         self.poison_reason
             .lock()
@@ -259,16 +275,22 @@ impl Connection {
             None => {
                 // Owned halves: no lock between reader and writer on the plaintext path.
                 let (read, write) = stream.into_split();
-                tokio::spawn(write_loop(shared.clone(), write, rx));
-                tokio::spawn(read_loop(shared.clone(), read, false));
+                spawn_io(
+                    &shared,
+                    write_loop(shared.clone(), write, rx),
+                    read_loop(shared.clone(), read, false),
+                );
             }
             Some(tls) => {
                 let stream = tokio::time::timeout_at(deadline, tls.connect(&addr.host, stream, &name))
                     .await
                     .map_err(|_| timed_out("the TLS handshake with"))??;
                 let (read, write) = tokio::io::split(stream);
-                tokio::spawn(write_loop(shared.clone(), write, rx));
-                tokio::spawn(read_loop(shared.clone(), read, true));
+                spawn_io(
+                    &shared,
+                    write_loop(shared.clone(), write, rx),
+                    read_loop(shared.clone(), read, true),
+                );
             }
         }
         let mut conn = Connection {
@@ -315,12 +337,12 @@ impl Connection {
             };
             if let Some(lifetime) = session.lifetime {
                 conn.gate = Some(Arc::new(tokio::sync::RwLock::new(())));
-                tokio::spawn(reauthenticate(
-                    conn.downgrade(),
-                    sasl.clone(),
-                    lifetime,
-                    opts.request_timeout,
-                ));
+                let owner = conn.shared.clone();
+                task::spawn(
+                    "reauthenticate",
+                    reauthenticate(conn.downgrade(), sasl.clone(), lifetime, opts.request_timeout),
+                    move |e| owner.poison(e),
+                );
             }
         }
         Ok(conn)
@@ -491,7 +513,12 @@ impl Connection {
         })
         .await?;
         let shared = self.shared.clone();
-        Ok(async move { rx.await.map_err(|_| shared.error())? })
+        Ok(async move {
+            match rx.await {
+                Ok(r) => r,
+                Err(_) => Err(shared.dropped_reply_error().await),
+            }
+        })
     }
 
     /// Sends a request that gets no response (Produce with acks=0); the future resolves
@@ -519,7 +546,12 @@ impl Connection {
         })
         .await?;
         let shared = self.shared.clone();
-        Ok(async move { rx.await.map_err(|_| shared.error())? })
+        Ok(async move {
+            match rx.await {
+                Ok(r) => r,
+                Err(_) => Err(shared.dropped_reply_error().await),
+            }
+        })
     }
 
     /// Sends a generated request and decodes the response.
@@ -594,6 +626,18 @@ fn reauth_delay(lifetime: Duration) -> Duration {
     lifetime.mul_f64(frac)
 }
 
+/// Starts a connection's writer and reader. A panic in either poisons the connection with
+/// the INTERNAL error: its waiters fail with it, and the next user reconnects.
+fn spawn_io(
+    shared: &Arc<Shared>,
+    write: impl Future<Output = ()> + Send + 'static,
+    read: impl Future<Output = ()> + Send + 'static,
+) {
+    let (w, r) = (shared.clone(), shared.clone());
+    task::spawn("connection-writer", write, move |e| w.poison(e));
+    task::spawn("connection-reader", read, move |e| r.poison(e));
+}
+
 /// KIP-368: re-authenticates `conn` before each SASL session ends, until it closes. A
 /// failure closes the connection with a retriable error: the next user reconnects and
 /// authenticates from scratch, which reports a credential problem as what it is.
@@ -611,6 +655,7 @@ async fn reauthenticate(conn: WeakConnection, sasl: Arc<Sasl>, mut lifetime: Dur
             _ = tokio::time::sleep(reauth_delay(lifetime)) => {}
             _ = &mut closed => return,
         }
+        task::fail_point("reauthenticate");
         let Some(live) = conn.upgrade() else { return };
         let result = {
             let _closed = gate.write().await;
@@ -645,6 +690,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut sock: W, mut
             break;
         }
         batch.push(first);
+        task::fail_point("connection-writer");
         // Coalesce whatever else is queued into one vectored write.
         while batch.len() < 64 {
             match rx.try_recv() {
@@ -751,6 +797,7 @@ async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut sock: R, tls: 
         // Hand out every complete frame already buffered.
         match next_frame(&mut buf, tls) {
             Ok(Some(frame)) => {
+                task::fail_point("connection-reader");
                 if let Err(e) = dispatch(&shared, frame) {
                     break e;
                 }

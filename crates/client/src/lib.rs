@@ -10,10 +10,13 @@ pub mod config;
 pub mod conn;
 pub mod consumer;
 pub mod error;
+#[cfg(feature = "fail-points")]
+pub mod fail_points;
 pub mod group;
 pub mod offsets;
 pub mod producer;
 pub mod security;
+pub(crate) mod task;
 pub mod types;
 
 pub use error::{Error, Kind, Result};

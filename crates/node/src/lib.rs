@@ -66,14 +66,80 @@ pub fn error_codes() -> Vec<BindingErrorCode> {
         .collect()
 }
 
-/// Panics on purpose, so tests can prove a panic becomes a JS exception.
-#[napi(catch_unwind)]
-pub fn debug_panic(message: String) {
-    panic!("{message}");
-}
-
 /// mimalloc keeps freed pages for reuse: batch buffers (up to `batchSize` each) are
 /// allocated and freed continuously, and with the system allocator every new batch
 /// faulted in fresh zeroed pages (a fifth of the produce path's time in `perf`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(test)]
+mod tests {
+    //! "Every exported function is `catch_unwind`", checked on the sources: there is no
+    //! panicking export to call any more (it shipped in the binding), and napi-rs's
+    //! `catch_unwind` itself is its own, tested code. The client's background tasks are
+    //! covered by `crates/client/tests/panics.rs`.
+
+    const SOURCES: &[(&str, &str)] = &[
+        ("lib.rs", include_str!("lib.rs")),
+        ("admin.rs", include_str!("admin.rs")),
+        ("config.rs", include_str!("config.rs")),
+        ("consumer.rs", include_str!("consumer.rs")),
+        ("errors.rs", include_str!("errors.rs")),
+        ("oauth.rs", include_str!("oauth.rs")),
+        ("producer.rs", include_str!("producer.rs")),
+    ];
+
+    /// Each `#[napi...]` attribute (possibly over several lines) with the item line after it.
+    fn napi_items(src: &str) -> Vec<(String, String)> {
+        let lines: Vec<&str> = src.lines().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < lines.len() {
+            let t = lines[i].trim_start();
+            if t.starts_with("#[napi]") || t.starts_with("#[napi(") {
+                let mut attr = t.to_string();
+                while !attr.trim_end().ends_with(']') {
+                    i += 1;
+                    attr.push_str(lines[i].trim());
+                }
+                // Doc comments and other attributes may sit between it and the item.
+                let mut j = i + 1;
+                while j < lines.len() && (lines[j].trim_start().starts_with("///") || lines[j].trim_start().starts_with("#[")) {
+                    j += 1;
+                }
+                out.push((attr, lines.get(j).map_or(String::new(), |l| l.trim().to_string())));
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_exported_function_catches_unwinds() {
+        let mut functions = 0;
+        for (file, src) in SOURCES {
+            for (attr, item) in napi_items(src) {
+                let is_fn = item.starts_with("pub fn ") || item.starts_with("pub async fn ") || item.starts_with("fn ");
+                if is_fn {
+                    functions += 1;
+                    assert!(attr.contains("catch_unwind"), "{file}: `{item}` is exported without catch_unwind ({attr})");
+                }
+            }
+        }
+        assert!(functions > 30, "the scan found the exported functions ({functions})");
+    }
+
+    #[test]
+    fn the_raw_fast_function_catches_unwinds_itself() {
+        let src = include_str!("producer.rs");
+        let start = src.find("unsafe extern \"C\" fn fast_produce(").expect("the raw function");
+        let end = start + src[start..].find("\n}\n").expect("its end");
+        let body = &src[start..end];
+        assert!(body.contains("std::panic::catch_unwind("), "fast_produce catches unwinds");
+        assert!(body.contains("\"INTERNAL\""), "and throws INTERNAL for them");
+        // The only other extern "C" function is the finalizer, which only drops a box.
+        assert_eq!(src.matches("extern \"C\" fn").count(), 2);
+    }
+}

@@ -32,6 +32,9 @@ pub(crate) async fn run(shared: Arc<Shared>, broker: i32) {
         tokio::pin!(changed);
         changed.as_mut().enable();
         let (wanted, held_back) = shared.state.lock().take_fetchable(broker, &shared.cfg);
+        if !wanted.is_empty() {
+            crate::task::fail_point("fetcher");
+        }
         if wanted.is_empty() {
             tokio::select! {
                 _ = &mut changed => {}

@@ -293,6 +293,41 @@ pub(crate) struct Shared {
     left_for_poll_interval: AtomicBool,
 }
 
+impl Shared {
+    /// Spawns one of the consumer's background tasks (see `crate::task`). Any of them
+    /// panicking poisons the consumer: they share the partition state with `poll`, and a
+    /// panic may have left it half-updated (a partition marked in flight forever, a queue
+    /// and its byte count out of step), so restarting a task from it is not safe.
+    fn spawn(self: &Arc<Self>, name: &'static str, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let shared = self.clone();
+        crate::task::spawn(name, fut, move |e| shared.poison(e));
+    }
+
+    /// Closes the consumer with `err`: the next `poll` returns it as an error event (after
+    /// the records already queued), waits for data end, later calls fail with
+    /// CLIENT_CLOSED, revocations are acknowledged and the connections close.
+    fn poison(&self, err: Error) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.state.lock().events.push_back(ConsumerEvent::Error(err));
+        for (_, (_, done)) in self.revocations.lock().drain() {
+            let _ = done.send(());
+        }
+        if let Some(g) = &self.group {
+            // Leave the group in the background: its partitions move to live members.
+            let g = g.clone();
+            let timeout = self.cfg.client.request_timeout;
+            tokio::spawn(async move {
+                let _ = g.close(timeout).await;
+            });
+        }
+        self.changed.notify_waiters();
+        self.data_ready.notify_waiters();
+        self.cluster.close();
+    }
+}
+
 /// A Kafka consumer.
 pub struct Consumer {
     shared: Arc<Shared>,
@@ -336,8 +371,8 @@ impl Consumer {
             subscription: Mutex::new(Vec::new()),
             left_for_poll_interval: AtomicBool::new(false),
         });
-        tokio::spawn(control(shared.clone()));
-        tokio::spawn(group_events(shared.clone(), events_rx));
+        shared.spawn("consumer-control", control(shared.clone()));
+        shared.spawn("group-events", group_events(shared.clone(), events_rx));
         Ok(Consumer { shared })
     }
 
@@ -718,6 +753,7 @@ async fn control(shared: Arc<Shared>) {
         if shared.closed.load(Ordering::Acquire) {
             return;
         }
+        crate::task::fail_point("consumer-control");
         let changed = shared.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
@@ -801,6 +837,7 @@ async fn control(shared: Arc<Shared>) {
 /// Applies the group's decisions to the assignment and queues them for the app.
 async fn group_events(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<GroupEvent>) {
     while let Some(ev) = rx.recv().await {
+        crate::task::fail_point("group-events");
         let event = match ev {
             GroupEvent::Assigned { partitions, .. } => {
                 let cooperative = shared.group.as_ref().is_some_and(GroupMember::is_cooperative);
@@ -853,6 +890,11 @@ async fn group_events(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Group
                 }
                 ConsumerEvent::Lost(partitions)
             }
+            // The group task panicked: the consumer cannot go on without it.
+            GroupEvent::Fatal(e) if e.kind == Kind::Internal => {
+                shared.poison(e);
+                continue;
+            }
             GroupEvent::Fatal(e) | GroupEvent::Error(e) => ConsumerEvent::Error(e),
         };
         shared.state.lock().events.push_back(event);
@@ -897,7 +939,7 @@ fn apply_leaders(shared: &Arc<Shared>, meta: &Metadata) {
         }
     }
     for b in new_brokers {
-        tokio::spawn(fetcher::run(shared.clone(), b));
+        shared.spawn("fetcher", fetcher::run(shared.clone(), b));
     }
     shared.changed.notify_waiters();
 }

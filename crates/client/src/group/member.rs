@@ -338,6 +338,7 @@ impl Task {
     // ---- heartbeats ----
 
     fn on_heartbeat(&mut self, hb: Hb) {
+        crate::task::fail_point("group");
         let now = Instant::now();
         let interval = self.sh.cfg.heartbeat_interval;
         match hb {

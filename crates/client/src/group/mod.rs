@@ -367,6 +367,24 @@ impl std::fmt::Debug for GroupMember {
     }
 }
 
+impl Shared {
+    /// The group task panicked: its membership state may be half-updated, so the member
+    /// is closed with the error rather than restarted. The owned partitions are reported
+    /// lost (another member gets them after the session timeout), then `Fatal(err)`.
+    fn fail_after_panic(&self, err: Error, events: &mpsc::UnboundedSender<GroupEvent>) {
+        let partitions: Vec<TopicPartition> = {
+            let mut st = self.state.lock();
+            st.fatal = Some(err.clone());
+            st.phase = Phase::Closed;
+            std::mem::take(&mut st.owned).into_iter().collect()
+        };
+        if !partitions.is_empty() {
+            let _ = events.send(GroupEvent::Lost { partitions });
+        }
+        let _ = events.send(GroupEvent::Fatal(err));
+    }
+}
+
 impl GroupMember {
     /// Validates `cfg` and starts the background task (inside the current tokio runtime).
     /// Nothing is sent until [`GroupMember::subscribe`] names topics. Events go to
@@ -401,8 +419,12 @@ impl GroupMember {
             jitter: AtomicU64::new(1),
         });
         let (done_tx, done) = watch::channel(false);
-        let task = member::Task::new(shared.clone(), events, done_tx);
-        let handle = rt.spawn(task.run());
+        let task = member::Task::new(shared.clone(), events.clone(), done_tx);
+        let handle = {
+            let _rt = rt.enter();
+            let sh = shared.clone();
+            crate::task::spawn("group", task.run(), move |e| sh.fail_after_panic(e, &events))
+        };
         Ok(GroupMember {
             inner: Arc::new(Handle {
                 shared,

@@ -75,9 +75,61 @@ pub(crate) struct Shared {
     /// Transactions, when `transactionalId` is set.
     txn: Option<txn::TxnClient>,
     phase: Mutex<txn::Phase>,
+    /// Set when a background task panicked: the producer is closed with this error.
+    poisoned: Mutex<Option<Error>>,
+    /// Requests dropped while a task panicked, settled by `poison` (see `sender::Unsettled`).
+    orphans: Mutex<Vec<accumulator::Drained>>,
 }
 
 impl Shared {
+    /// Spawns one of the producer's background tasks (see `crate::task`). Any of them
+    /// panicking poisons the producer: the accumulator is shared with every task and with
+    /// `produce()`, and a panic may have left it half-updated (parking_lot locks do not
+    /// poison), so restarting a task from it is not safe.
+    fn spawn(
+        self: &Arc<Self>,
+        name: &'static str,
+        fut: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let shared = self.clone();
+        crate::task::spawn(name, fut, move |e| shared.poison(e))
+    }
+
+    /// Closes the producer with `err` (a task panicked): every record not yet reported,
+    /// later calls, flushes and transactions fail with it. Requests still in flight settle
+    /// with it too (see `settle`); the connections close so none of them waits long.
+    fn poison(&self, err: Error) {
+        {
+            let mut p = self.poisoned.lock();
+            if p.is_some() {
+                return;
+            }
+            *p = Some(err.clone());
+        }
+        self.closed.store(true, Ordering::Release);
+        self.stopped.store(true, Ordering::Release);
+        if self.txn.is_some() {
+            *self.phase.lock() = txn::Phase::Fatal(err.clone());
+        }
+        let mut failed = Vec::new();
+        {
+            let mut acc = self.acc.lock();
+            acc.fatal = Some(err.clone());
+            acc.closing = true;
+            acc.fail_all(&err, &mut failed);
+        }
+        self.push_reports(failed);
+        sender::settle_orphans(self);
+        self.wake.notify_one();
+        self.delivered.notify_waiters();
+        self.cluster.close();
+    }
+
+    /// The error a closed producer fails calls with.
+    fn closed_error(&self, what: &str) -> Error {
+        self.poisoned.lock().clone().unwrap_or_else(|| Error::closed(what))
+    }
+
     fn push_reports(&self, mut reports: Vec<BatchReport>) {
         if reports.is_empty() {
             return;
@@ -124,8 +176,10 @@ impl Producer {
             stopped: AtomicBool::new(false),
             retries: AtomicUsize::new(0),
             metadata_wanted: AtomicBool::new(false),
+            poisoned: Mutex::new(None),
+            orphans: Mutex::new(Vec::new()),
         });
-        tokio::spawn(sender::run(shared.clone()));
+        shared.spawn("sender", sender::run(shared.clone()));
         Ok(Producer { shared })
     }
 
@@ -146,7 +200,7 @@ impl Producer {
     #[inline]
     pub fn produce(&self, topic_id: u32, rec: &Record<'_>) -> Result<()> {
         if self.shared.closed.load(Ordering::Relaxed) {
-            return Err(Error::closed("the producer"));
+            return Err(self.shared.closed_error("the producer"));
         }
         let r = self.shared.acc.lock().append(topic_id, rec, &self.shared.buffered);
         match r {
@@ -190,6 +244,9 @@ impl Producer {
     /// Waits until every record produced before the call has been reported (and its report
     /// taken), sending lingering batches at once.
     pub async fn flush(&self, timeout: Duration) -> Result<()> {
+        if let Some(e) = self.shared.poisoned.lock().clone() {
+            return Err(e);
+        }
         let Some(target) = self.shared.acc.lock().begin_flush() else {
             return Ok(());
         };
@@ -199,6 +256,9 @@ impl Producer {
             let notified = self.shared.delivered.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if let Some(e) = self.shared.poisoned.lock().clone() {
+                return Err(e);
+            }
             let outstanding = {
                 let acc = self.shared.acc.lock();
                 if acc.flushed(target) {
@@ -222,7 +282,10 @@ impl Producer {
     /// the connections. Later calls fail with CLIENT_CLOSED.
     pub async fn close(&self, timeout: Duration) -> Result<()> {
         if self.shared.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
+            return match self.shared.poisoned.lock().clone() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
         }
         self.shared.acc.lock().closing = true;
         self.shared.wake.notify_one();
@@ -518,7 +581,7 @@ impl Producer {
                 return Ok(n);
             }
             if self.is_closed() {
-                return Err(Error::closed("the producer"));
+                return Err(self.shared.closed_error("the producer"));
             }
             let code = meta_error.unwrap_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
             if !code.is_retriable() || Instant::now() >= deadline {

@@ -29,7 +29,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut last_refresh: Option<Instant> = None;
     let mut refreshing: Option<tokio::task::JoinHandle<()>> = None;
     let mut attempt: u64 = 0;
-    let mut sinks: HashMap<i32, mpsc::UnboundedSender<Drained>> = HashMap::new();
+    let mut sinks: HashMap<i32, mpsc::UnboundedSender<Unsettled>> = HashMap::new();
     let mut producer_id_busy: Option<tokio::task::JoinHandle<()>> = None;
     let mut adding: Option<tokio::task::JoinHandle<()>> = None;
     loop {
@@ -38,34 +38,28 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let now = Instant::now();
         let buffer_pressure = shared.buffered.load(Ordering::Relaxed) * 10 >= cfg.buffer_memory * 9;
+        crate::task::fail_point("sender");
         let work = shared.acc.lock().collect(now, buffer_pressure);
         shared.push_reports(work.failed);
         if work.need_producer_id && producer_id_busy.as_ref().is_none_or(|h| h.is_finished()) {
-            producer_id_busy = Some(tokio::spawn(init_producer_id(shared.clone())));
+            producer_id_busy = Some(shared.spawn("init-producer-id", init_producer_id(shared.clone())));
         }
         if !work.add_partitions.is_empty() && adding.as_ref().is_none_or(|h| h.is_finished()) {
             let mut parts = work.add_partitions;
             parts.sort_unstable();
             parts.dedup();
-            adding = Some(tokio::spawn(add_partitions(shared.clone(), parts)));
+            adding = Some(shared.spawn("add-partitions", add_partitions(shared.clone(), parts)));
         }
         for req in work.requests {
             let broker = req.broker;
             let tx = sinks.entry(broker).or_insert_with(|| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(sink(shared.clone(), broker, rx));
+                shared.spawn("sink", sink(shared.clone(), broker, rx));
                 tx
             });
             // The accumulator allows at most maxInFlight requests per broker, so this
-            // queue stays short.
-            if let Err(mpsc::error::SendError(req)) = tx.send(req) {
-                settle(
-                    &shared,
-                    req,
-                    Err(Error::new(Kind::Internal, "produce sink stopped")),
-                    false,
-                );
-            }
+            // queue stays short. A stopped sink drops the request, which settles it.
+            let _ = tx.send(Unsettled::new(&shared, req));
         }
 
         // Metadata: when a topic or leader is unknown (rate-limited by retryBackoffMs),
@@ -89,7 +83,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         if due && !busy && !shared.acc.lock().topics.is_empty() {
             last_refresh = Some(now);
             attempt += 1;
-            refreshing = Some(tokio::spawn(refresh(shared.clone(), attempt)));
+            refreshing = Some(shared.spawn("metadata-refresh", refresh(shared.clone(), attempt)));
         }
 
         let sleep = async {
@@ -106,6 +100,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 }
 
 async fn refresh(shared: Arc<Shared>, _attempt: u64) {
+    crate::task::fail_point("metadata-refresh");
     let topics = shared.acc.lock().topic_names();
     match shared.cluster.refresh(Some(&topics), true).await {
         Ok(meta) => {
@@ -143,9 +138,61 @@ enum Outcome {
 
 type Response = Pin<Box<dyn Future<Output = Result<Option<ProduceResponse>>> + Send>>;
 
+/// A drained request on its way to a response. Dropped unsettled (its sink or response
+/// task panicked or stopped, with it still queued or in hand), it settles its batches with
+/// the producer's poison error, so no record of it waits forever for a report.
+struct Unsettled {
+    shared: Arc<Shared>,
+    req: Option<Drained>,
+}
+
+impl Unsettled {
+    fn new(shared: &Arc<Shared>, req: Drained) -> Self {
+        Unsettled {
+            shared: shared.clone(),
+            req: Some(req),
+        }
+    }
+
+    fn take(&mut self) -> Drained {
+        self.req.take().expect("an unsettled request is taken once")
+    }
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        let Some(req) = self.req.take() else { return };
+        if std::thread::panicking() && self.shared.poisoned.lock().is_none() {
+            // Unwinding out of a panicked task, before its failure path ran (and maybe
+            // with the accumulator locked): `poison` settles it.
+            self.shared.orphans.lock().push(req);
+            return;
+        }
+        let err = self.shared.poisoned.lock().clone();
+        let err = err.unwrap_or_else(|| Error::new(Kind::Internal, "INTERNAL: a produce request was dropped unsent"));
+        settle(&self.shared, req, Err(err), true);
+    }
+}
+
+/// Settles the requests dropped while a task panicked (called by `Shared::poison`, after
+/// it set the error that `settle` then reports them with).
+pub(super) fn settle_orphans(shared: &Shared) {
+    let orphans = std::mem::take(&mut *shared.orphans.lock());
+    for req in orphans {
+        settle(
+            shared,
+            req,
+            Err(Error::new(Kind::Internal, "INTERNAL: a task panicked")),
+            true,
+        );
+    }
+}
+
 /// Writes one broker's requests in drain order; awaits their responses concurrently.
-async fn sink(shared: Arc<Shared>, broker: i32, mut rx: mpsc::UnboundedReceiver<Drained>) {
-    while let Some(mut req) = rx.recv().await {
+async fn sink(shared: Arc<Shared>, broker: i32, mut rx: mpsc::UnboundedReceiver<Unsettled>) {
+    while let Some(mut pending) = rx.recv().await {
+        crate::task::fail_point("sink");
+        let req = pending.req.as_mut().expect("queued requests are unsettled");
         let mut failed = None;
         for b in &mut req.batches {
             if let Err(e) = b.finalize(shared.cfg.compression, shared.cfg.compression_level) {
@@ -153,18 +200,19 @@ async fn sink(shared: Arc<Shared>, broker: i32, mut rx: mpsc::UnboundedReceiver<
             }
         }
         if let Some(e) = failed {
-            settle(&shared, req, Err(e), false);
+            settle(&shared, pending.take(), Err(e), false);
             continue;
         }
         match start_request(&shared, broker, &req.batches).await {
             Ok(response) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
+                let sh = shared.clone();
+                shared.spawn("produce-response", async move {
                     let result = response.await;
-                    settle(&shared, req, result, true);
+                    crate::task::fail_point("produce-response");
+                    settle(&sh, pending.take(), result, true);
                 });
             }
-            Err(e) => settle(&shared, req, Err(e), false),
+            Err(e) => settle(&shared, pending.take(), Err(e), false),
         }
     }
 }
@@ -175,6 +223,11 @@ async fn sink(shared: Arc<Shared>, broker: i32, mut rx: mpsc::UnboundedReceiver<
 /// timeout leaves its batches' outcome unknown.
 fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>, written: bool) {
     let Drained { broker, batches } = req;
+    // A poisoned producer (a task panicked) fails everything with that error.
+    let result = match shared.poisoned.lock().clone() {
+        Some(e) => Err(e),
+        None => result,
+    };
     let ambiguous = written && matches!(&result, Err(e) if matches!(e.kind, Kind::Network | Kind::RequestTimeout));
     let now = Instant::now();
     let mut reports = Vec::with_capacity(batches.len());
@@ -291,6 +344,7 @@ fn idempotence_error(err: &Error) -> Option<IdempotenceError> {
 
 /// Adds partitions to the open transaction, then lets their batches go.
 async fn add_partitions(shared: Arc<Shared>, parts: Vec<(u32, i32)>) {
+    crate::task::fail_point("add-partitions");
     let Some(txn) = shared.txn.as_ref() else { return };
     let (producer, names, generation) = {
         let acc = shared.acc.lock();
@@ -334,6 +388,7 @@ async fn add_partitions(shared: Arc<Shared>, parts: Vec<(u32, i32)>) {
 /// Asks for a producer id (first use) or a new epoch of the current one (KIP-360 bump),
 /// retrying retriable errors with backoff, then lets the sender go on.
 async fn init_producer_id(shared: Arc<Shared>) {
+    crate::task::fail_point("init-producer-id");
     let mut attempt = 0u32;
     loop {
         if shared.stopped.load(Ordering::Acquire) {

@@ -9,6 +9,7 @@ mod admin;
 mod config;
 mod consumer;
 mod errors;
+mod log;
 mod oauth;
 mod producer;
 

@@ -152,6 +152,8 @@ export interface BindingClientConfig {
   ssl?: BindingSsl
   /** SASL authentication. */
   sasl?: BindingSasl
+  /** The id `registerLogger` returned; absent when logging is off. */
+  logId?: number
 }
 
 /** Cluster metadata. */
@@ -243,6 +245,16 @@ export interface BindingGroupMetadata {
   memberId: string
   generationId: number
   groupInstanceId?: string
+}
+
+/** One log entry for JS. */
+export interface BindingLogEntry {
+  /** 'debug', 'info', 'warn' or 'error'. */
+  level: string
+  /** connection, producer, consumer, group, protocol, security, admin or client. */
+  namespace: string
+  message: string
+  fields: Record<string, string | number | boolean>
 }
 
 /** A topic to create. */
@@ -466,3 +478,19 @@ export declare function errorCodes(): Array<BindingErrorCode>
 
 /** Version of the native core, to check that JS and the addon match. */
 export declare function nativeVersion(): string
+
+/**
+ * Registers a JS logger at `level`; `on_logs` is called (no arguments) when entries are
+ * queued and should call `takeLogs(id)`. Returns the id to pass as `logId` in the
+ * client config. The threadsafe function is weak: it never keeps Node alive.
+ */
+export declare function registerLogger(onLogs: () => unknown, level: string): number
+
+/**
+ * Every entry queued for the logger, oldest first, plus a warning counting entries
+ * dropped because the queue was full.
+ */
+export declare function takeLogs(id: number): Array<BindingLogEntry>
+
+/** Forgets a logger (its client closed); queued entries are dropped. */
+export declare function unregisterLogger(id: number): void

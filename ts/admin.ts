@@ -1,6 +1,7 @@
 import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../native/binding'
 import { type ClientConfig, describe, toBindingClientConfig } from './config'
 import { invalidArgument, KafkaError } from './errors'
+import { type ClientLog, clientLog } from './logger'
 import { native } from './native'
 
 /** A topic to create. */
@@ -48,12 +49,16 @@ const DEFAULT_TIMEOUT_MS = 30_000
 export class Admin {
   private readonly binding: BindingAdmin
   private closed = false
+  private readonly log: ClientLog
 
   constructor(config: ClientConfig) {
     const c = toBindingClientConfig(config)
+    this.log = clientLog(config as unknown as Record<string, unknown>)
+    if (this.log.id !== 0) c.logId = this.log.id
     try {
       this.binding = new native.BindingAdmin(c)
     } catch (e) {
+      this.log.close()
       throw KafkaError.fromThrown(e)
     }
   }
@@ -162,8 +167,10 @@ export class Admin {
 
   /** Closes connections; later calls throw CLIENT_CLOSED. */
   async close(): Promise<void> {
+    if (this.closed) return
     this.closed = true
     this.binding.close()
+    this.log.close()
   }
 
   private ensureOpen(): void {

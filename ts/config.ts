@@ -6,6 +6,7 @@
  */
 import type { BindingClientConfig, BindingOAuthResult, BindingProducerConfig, BindingSasl, BindingSsl } from '../native/binding'
 import { invalidConfig } from './errors'
+import type { LogConfig } from './logger'
 
 /**
  * TLS settings (`ssl`). PEM text as a string or Buffer; `ssl: true` is TLS with Mozilla's
@@ -64,7 +65,7 @@ export interface SaslOAuthBearerConfig {
 export type SaslConfig = SaslPasswordConfig | SaslOAuthBearerConfig
 
 /** Settings every client shares (names as in the Java client, camelCase). */
-export interface ClientConfig {
+export interface ClientConfig extends LogConfig {
   /** `host:port` list, as one comma-separated string or an array. Required. */
   bootstrapServers: string | string[]
   /** Sent with every request; shows in broker logs and quotas. Default `nkafka`. */
@@ -164,7 +165,16 @@ const PRODUCER_NUMBER_KEYS = [
 ] as const
 
 /** @internal Keys of ClientConfig; the consumer's and producer's key lists include them. */
-export const CLIENT_KEYS = new Set<string>(['bootstrapServers', 'clientId', 'socketKeepAlive', 'ssl', 'sasl', ...CLIENT_NUMBER_KEYS])
+export const CLIENT_KEYS = new Set<string>([
+  'bootstrapServers',
+  'clientId',
+  'socketKeepAlive',
+  'ssl',
+  'sasl',
+  'logger',
+  'logLevel',
+  ...CLIENT_NUMBER_KEYS,
+])
 const PRODUCER_KEYS = new Set<string>([
   ...CLIENT_KEYS,
   ...PRODUCER_NUMBER_KEYS,

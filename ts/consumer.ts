@@ -1,6 +1,7 @@
 import type { BindingConsumer, BindingConsumerConfig } from '../native/binding'
 import { CLIENT_KEYS, type ClientConfig, checkKeys, describe, toBindingClientConfig } from './config'
 import { invalidArgument, invalidConfig, KafkaError } from './errors'
+import { type ClientLog, clientLog } from './logger'
 import { type BatchInfo, type Deserializer, deserializers, Message, PollView } from './message'
 import { native } from './native'
 
@@ -65,6 +66,12 @@ export interface ConsumerOptions<K, V> {
   onRevoked?: (partitions: TopicPartition[]) => void | Promise<void>
   /** Partitions were lost without a chance to commit (e.g. session timed out). */
   onLost?: (partitions: TopicPartition[]) => void | Promise<void>
+  /**
+   * An error of background work no call of the app is waiting for: an auto-commit
+   * (timer or on revoke) or the periodic topic-pattern refresh. Each is also logged at
+   * warn with its cause. Nothing is retried on its account: the next interval tries again.
+   */
+  onError?: (error: KafkaError) => void
 }
 
 /** An offset to commit: the next offset to read from the partition. */
@@ -215,6 +222,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
   private committing: Promise<void> = Promise.resolve()
   private closed = false
   private stopping = false
+  private readonly log: ClientLog
   /**
    * Polled batches not yet handed to the app, and how far into the first one the message
    * iterator got. Kept here, not in the iterator, so that leaving a `for await` loop early
@@ -231,7 +239,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     }
     this.keyDeserializer = resolveDeserializer(options.keyDeserializer, 'keyDeserializer')
     this.valueDeserializer = resolveDeserializer(options.valueDeserializer, 'valueDeserializer')
-    for (const hook of ['onAssigned', 'onRevoked', 'onLost'] as const) {
+    for (const hook of ['onAssigned', 'onRevoked', 'onLost', 'onError'] as const) {
       if (options[hook] !== undefined && typeof options[hook] !== 'function') {
         throw invalidArgument(`${hook} must be a function, got ${describe(options[hook])}`)
       }
@@ -241,9 +249,12 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     this.autoCommit = config.enableAutoCommit ?? true
     this.autoCommitIntervalMs = positiveInt(config.autoCommitIntervalMs, 'autoCommitIntervalMs', 5000)
     this.metadataMaxAgeMs = config.metadataMaxAgeMs ?? 300_000
+    this.log = clientLog(config as unknown as Record<string, unknown>)
+    if (this.log.id !== 0) binding.client.logId = this.log.id
     try {
       this.binding = new native.BindingConsumer(binding)
     } catch (e) {
+      this.log.close()
       throw KafkaError.fromThrown(e)
     }
   }
@@ -266,7 +277,10 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       }
       await apply()
       clearInterval(this.patternTimer)
-      this.patternTimer = setInterval(() => apply().catch(() => {}), Math.max(1000, this.metadataMaxAgeMs))
+      this.patternTimer = setInterval(
+        () => apply().catch((e) => this.backgroundError('refreshing the topics of the subscription pattern failed', e)),
+        Math.max(1000, this.metadataMaxAgeMs),
+      )
       this.patternTimer.unref()
       return
     }
@@ -500,6 +514,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     }
     this.closed = true
     const err = await this.binding.close()
+    this.log.close()
     if (err) throw KafkaError.fromBinding(err)
     if (commitError) throw commitError
   }
@@ -560,7 +575,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       case 'revoked':
         try {
           await this.hooks.onRevoked?.(partitions)
-          if (this.autoCommit) await this.autoCommitNow(partitions).catch(() => {})
+          if (this.autoCommit)
+            await this.autoCommitNow(partitions).catch((e) => this.backgroundError('auto-commit of revoked partitions failed', e))
         } finally {
           for (const p of partitions) this.forget(p)
           this.binding.revokeDone(ev.id)
@@ -586,7 +602,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
   private startAutoCommit(): void {
     if (!this.hasGroup || !this.autoCommit || this.autoCommitTimer) return
     this.autoCommitTimer = setInterval(() => {
-      this.autoCommitNow().catch(() => {})
+      this.autoCommitNow().catch((e) => this.backgroundError('auto-commit failed', e))
     }, this.autoCommitIntervalMs)
     this.autoCommitTimer.unref()
   }
@@ -607,8 +623,21 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       }
     }
     const next = this.committing.then(run, run)
+    // Only the queue of commits ignores the outcome: the caller of this commit gets it.
     this.committing = next.catch(() => {})
     return next
+  }
+
+  /** A background failure: logged at warn with its cause, then the `onError` hook. */
+  private backgroundError(what: string, e: unknown): void {
+    const err = KafkaError.fromThrown(e)
+    this.log.warnCause('consumer', what, err)
+    if (!this.hooks.onError) return
+    try {
+      this.hooks.onError(err)
+    } catch (hookError) {
+      this.log.log('error', 'consumer', 'the onError hook threw', { cause: String((hookError as Error)?.message ?? hookError) })
+    }
   }
 
   private batchesOf(r: ReturnType<BindingConsumer['poll']>): Batch<K, V>[] | null {

@@ -19,6 +19,7 @@ export type { Batch, ConsumerConfig, ConsumerOptions, RunOptions, TopicPartition
 export { Consumer } from './consumer'
 export type { ClientErrorCode, KafkaErrorFields } from './errors'
 export { KafkaError } from './errors'
+export type { LogConfig, LogFields, Logger, LogLevel, LogNamespace } from './logger'
 export type { Deserializer } from './message'
 export { deserializers, Message } from './message'
 export type {

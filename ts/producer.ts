@@ -1,6 +1,7 @@
 import type { BindingProducer, BindingReport } from '../native/binding'
 import { describe, type PartitionerFunction, type ProducerConfig, toBindingProducerConfig } from './config'
 import { invalidArgument, KafkaError } from './errors'
+import { type ClientLog, clientLog } from './logger'
 import { native } from './native'
 import type { Header } from './records'
 import { DeliveryReport, ReportBatch } from './report'
@@ -109,6 +110,7 @@ export class Producer {
   private pending = 0
   private closed = false
   private spaceWaiters: Array<() => void> = []
+  private readonly log: ClientLog
 
   constructor(config: ProducerConfig, onDelivery?: DeliveryCallback) {
     if (onDelivery !== undefined && typeof onDelivery !== 'function') {
@@ -119,10 +121,13 @@ export class Producer {
     this.maxBlockMs = binding.maxBlockMs ?? 60_000
     this.onDelivery = onDelivery
     this.partitioner = typeof config.partitioner === 'function' ? config.partitioner : undefined
+    this.log = clientLog(config as unknown as Record<string, unknown>)
+    if (this.log.id !== 0) binding.client.logId = this.log.id
     try {
       this.binding = new native.BindingProducer(binding, () => this.drainReports(), onDelivery !== undefined)
       this.fast = this.binding.fastProduceFn()
     } catch (e) {
+      this.log.close()
       throw KafkaError.fromThrown(e)
     }
   }
@@ -289,6 +294,7 @@ export class Producer {
       s.reject(new KafkaError('the producer was closed before the send completed', { code: 'CLIENT_CLOSED', topic: s.topic }))
     }
     this.binding.setRef(false)
+    this.log.close()
     if (err) throw KafkaError.fromBinding(err)
   }
 

@@ -235,6 +235,14 @@ impl Cluster {
                 );
                 st.failures = st.failures.saturating_add(1);
                 st.next_attempt = Some(Instant::now() + wait);
+                tracing::warn!(
+                    client = self.cfg.log_id,
+                    broker = %addr,
+                    attempt = st.failures,
+                    retry_in_ms = wait.as_millis() as u64,
+                    cause = %e,
+                    "cannot connect to broker"
+                );
                 Err(e)
             }
         }

@@ -94,6 +94,9 @@ pub struct ClientConfig {
     pub tls: Option<Tls>,
     /// SASL authentication on every connection (`sasl`).
     pub sasl: Option<Arc<Sasl>>,
+    /// Carried as the `client` field of every `tracing` event this client emits, so a
+    /// subscriber can route each client's events to its own logger (0: not routed).
+    pub log_id: u64,
 }
 
 impl ClientConfig {
@@ -112,6 +115,7 @@ impl ClientConfig {
             retry_backoff_max: Duration::from_millis(1_000),
             tls: None,
             sasl: None,
+            log_id: 0,
         }
     }
 

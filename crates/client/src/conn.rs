@@ -134,6 +134,10 @@ struct Shared {
     max_idle: Duration,
     /// Whether the socket is TLS (for error hints).
     tls: bool,
+    /// The owning client's `log_id`.
+    log_id: u64,
+    /// Set when the client closes the connection itself: logged at debug, not warn.
+    closing: AtomicBool,
 }
 
 impl Shared {
@@ -143,6 +147,11 @@ impl Shared {
             return;
         }
         *self.poison_reason.lock() = Some(err.clone());
+        if self.closing.load(Ordering::Acquire) {
+            tracing::debug!(client = self.log_id, broker = %self.name, "connection closed");
+        } else {
+            tracing::warn!(client = self.log_id, broker = %self.name, cause = %err, "connection lost");
+        }
         let pending: Vec<Pending> = self.pending.lock().drain(..).collect();
         for p in pending {
             self.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -208,6 +217,8 @@ pub struct ConnectOptions {
     pub tls: Option<Tls>,
     /// SASL, when the listener uses it.
     pub sasl: Option<Arc<Sasl>>,
+    /// The owning client's `log_id` (the `client` field of log events).
+    pub log_id: u64,
 }
 
 impl ConnectOptions {
@@ -222,6 +233,7 @@ impl ConnectOptions {
             max_idle: cfg.connections_max_idle,
             tls: cfg.tls.clone(),
             sasl: cfg.sasl.clone(),
+            log_id: cfg.log_id,
         }
     }
 }
@@ -255,7 +267,9 @@ impl Connection {
         stream.set_nodelay(true).map_err(|e| Error::network(&name, e))?;
         if opts.keep_alive {
             let sock = socket2::SockRef::from(&stream);
-            let _ = sock.set_keepalive(true);
+            if let Err(e) = sock.set_keepalive(true) {
+                tracing::warn!(client = opts.log_id, broker = %name, cause = %e, "cannot enable TCP keep-alive");
+            }
         }
         let slots = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
         let shared = Arc::new(Shared {
@@ -269,6 +283,8 @@ impl Connection {
             stats,
             max_idle: opts.max_idle,
             tls: opts.tls.is_some(),
+            log_id: opts.log_id,
+            closing: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(opts.max_in_flight.max(1) * 2);
         match &opts.tls {
@@ -345,6 +361,13 @@ impl Connection {
                 );
             }
         }
+        tracing::debug!(
+            client = opts.log_id,
+            broker = %name,
+            tls = opts.tls.is_some(),
+            sasl = opts.sasl.as_ref().map(|s| s.mechanism()).unwrap_or("none"),
+            "connection open"
+        );
         Ok(conn)
     }
 
@@ -440,6 +463,7 @@ impl Connection {
 
     /// Closes the connection; waiters get a retriable error.
     pub fn close(&self) {
+        self.shared.closing.store(true, Ordering::Release);
         self.shared
             .poison(Error::network(&self.shared.name, "connection closed by the client"));
     }

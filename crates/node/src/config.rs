@@ -103,6 +103,8 @@ pub struct BindingClientConfig {
     pub ssl: Option<BindingSsl>,
     /// SASL authentication.
     pub sasl: Option<BindingSasl>,
+    /// The id `registerLogger` returned; absent when logging is off.
+    pub log_id: Option<f64>,
 }
 
 /// Producer settings (camelCase in JS).
@@ -174,6 +176,7 @@ impl BindingClientConfig {
             tls: self.ssl.as_ref().map(BindingSsl::convert).transpose()?,
             sasl: self.sasl.as_mut().map(BindingSasl::convert).transpose()?.map(Arc::new),
             bootstrap_servers: d.bootstrap_servers,
+            log_id: self.log_id.map_or(0, |v| v as u64),
         };
         c.validate()?;
         Ok(c)

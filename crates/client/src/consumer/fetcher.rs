@@ -51,6 +51,7 @@ pub(crate) async fn run(shared: Arc<Shared>, broker: i32) {
         match fetch_once(&shared, broker, &wanted, max_wait).await {
             Ok(()) => failures = 0,
             Err(e) => {
+                tracing::warn!(client = shared.cfg.client.log_id, broker, attempt = failures, cause = %e, "fetch failed; retrying after the backoff");
                 shared.state.lock().fetch_failed(&wanted, &e);
                 shared.metadata_wanted.store(true, Ordering::Release);
                 shared.changed.notify_waiters();

@@ -788,6 +788,7 @@ async fn control(shared: Arc<Shared>) {
                     failures = 0;
                 }
                 Err(e) => {
+                    tracing::warn!(client = shared.cfg.client.log_id, attempt = failures, cause = %e, "metadata refresh failed; retrying");
                     // Credentials or trust: tell the app (once per streak) instead of
                     // waiting silently; keep retrying in case the cause is fixed.
                     if e.is_auth() && failures == 0 {
@@ -801,6 +802,7 @@ async fn control(shared: Arc<Shared>) {
         }
         if !need_positions.is_empty() {
             if let Err(e) = resolve_positions(&shared, &need_positions).await {
+                tracing::warn!(client = shared.cfg.client.log_id, partitions = need_positions.len(), cause = %e, "resolving fetch positions failed");
                 let mut st = shared.state.lock();
                 if matches!(e.kind, Kind::Broker(ErrorCode::OFFSET_OUT_OF_RANGE) | Kind::NoOffset) {
                     st.events.push_back(ConsumerEvent::Error(e));

@@ -326,6 +326,7 @@ impl Task {
     }
 
     fn fail(&mut self, e: Error) {
+        tracing::error!(client = self.sh.cluster.config().log_id, group = %self.sh.cfg.group_id, cause = %e, "group membership failed");
         self.emit_lost();
         {
             let mut st = self.sh.state.lock();
@@ -466,6 +467,7 @@ impl Task {
         if self.close_rx.borrow().is_some() {
             return Flow::Close;
         }
+        tracing::info!(client = self.sh.cluster.config().log_id, group = %self.sh.cfg.group_id, reason = %self.reason, "rebalancing: joining the group");
         // The signal (if any) was a rejoin request, which this join satisfies.
         self.signal = None;
         self.sh.state.lock().phase = Phase::Joining;
@@ -706,9 +708,18 @@ impl Task {
                 group_instance_id: m.group_instance_id.as_ref().map(|s| s.to_string()),
                 // A member whose metadata does not decode subscribes to nothing (it gets
                 // no partitions) rather than failing the whole group.
-                subscription: Subscription::decode(&m.metadata).unwrap_or(Subscription {
-                    generation_id: -1,
-                    ..Subscription::default()
+                subscription: Subscription::decode(&m.metadata).unwrap_or_else(|e| {
+                    tracing::warn!(
+                        client = self.sh.cluster.config().log_id,
+                        group = %self.sh.cfg.group_id,
+                        member = %m.member_id,
+                        cause = %e,
+                        "a member's subscription does not decode; it gets no partitions"
+                    );
+                    Subscription {
+                        generation_id: -1,
+                        ..Subscription::default()
+                    }
                 }),
             })
             .collect();
@@ -727,7 +738,14 @@ impl Task {
         let meta = match refreshed {
             Ok(Ok(m)) => m,
             // Assign from what is cached; the periodic check rejoins once it is known.
-            _ => cluster.metadata(),
+            failed => {
+                let cause = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => format!("timed out after {} ms", timeout.as_millis()),
+                };
+                tracing::warn!(client = cluster.config().log_id, group = %self.sh.cfg.group_id, cause = %cause, "metadata refresh before assigning failed; assigning from cached metadata");
+                cluster.metadata()
+            }
         };
         self.leader_snapshot = Some(partition_counts(&meta, &all_topics));
         self.next_metadata_check = after(cluster.config().metadata_max_age);
@@ -827,6 +845,7 @@ impl Task {
             st.phase = Phase::Stable;
             st.last_error = None;
         }
+        tracing::info!(client = self.sh.cluster.config().log_id, group = %self.sh.cfg.group_id, generation, partitions = assigned.len(), "joined the group");
         if assigned.iter().any(|tp| !current.iter().any(|t| **t == *tp.topic)) {
             // The subscription changed since we joined (or the leader is confused).
             self.reason = "the assignment does not match the current subscription".into();
@@ -962,7 +981,10 @@ impl Task {
         let member_id = self.sh.state.lock().member_id.clone();
         if !member_id.is_empty() && self.sh.cfg.group_instance_id.is_none() {
             let deadline = close.map_or_else(|| after(self.sh.cluster.config().request_timeout), |c| c.deadline);
-            let _ = leave_group(&self.sh, &member_id, reason, deadline).await;
+            if let Err(e) = leave_group(&self.sh, &member_id, reason, deadline).await {
+                // The broker drops the member after sessionTimeoutMs anyway.
+                tracing::warn!(client = self.sh.cluster.config().log_id, group = %self.sh.cfg.group_id, cause = %e, "LeaveGroup failed; the member expires after sessionTimeoutMs");
+            }
         }
         {
             let mut st = self.sh.state.lock();

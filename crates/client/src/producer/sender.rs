@@ -112,6 +112,7 @@ async fn refresh(shared: Arc<Shared>, _attempt: u64) {
             shared.push_reports(failed);
         }
         Err(e) if e.is_auth() => {
+            tracing::error!(client = shared.cfg.client.log_id, cause = %e, "metadata refresh failed: authentication");
             // Bad credentials or an untrusted certificate (KIP-152): the records waiting
             // for metadata fail now with that error instead of at maxBlockMs; the next
             // refresh (after the backoff) tries again, in case the cause is fixed.
@@ -121,6 +122,7 @@ async fn refresh(shared: Arc<Shared>, _attempt: u64) {
             shared.metadata_wanted.store(true, Ordering::Release);
         }
         Err(e) => {
+            tracing::warn!(client = shared.cfg.client.log_id, cause = %e, "metadata refresh failed; retrying after the backoff");
             // Unreachable cluster: records keep waiting until maxBlockMs / deliveryTimeoutMs
             // say otherwise (and then fail with this cause); ask again after the backoff.
             shared.acc.lock().metadata_failure = Some(e);
@@ -272,11 +274,13 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                             // The broker lost this producer's state: bump the epoch
                             // (KIP-360) once nothing is in flight, then resend with fresh
                             // sequences (or fail it if it may already be in the log).
+                            tracing::info!(client = shared.cfg.client.log_id, topic = %name, partition = b.partition, cause = %err, "the broker lost the producer's state; bumping the epoch");
                             acc.bump_needed = true;
                             shared.retries.fetch_add(1, Ordering::Relaxed);
                             acc.requeue(b, now);
                         }
                         IdempotenceError::Fenced => {
+                            tracing::error!(client = shared.cfg.client.log_id, cause = %err, "producer fenced");
                             acc.fatal = Some(err.clone());
                             if shared.txn.is_some() {
                                 *shared.phase.lock() = txn::Phase::Fatal(err.clone());
@@ -302,6 +306,7 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                             acc.invalidate_leader(b.topic, b.partition);
                             need_metadata = true;
                         }
+                        tracing::debug!(client = shared.cfg.client.log_id, topic = %name, partition = b.partition, attempt = b.attempts, cause = %err, "retrying batch");
                         shared.retries.fetch_add(1, Ordering::Relaxed);
                         acc.requeue(b, retry_at);
                     } else {
@@ -397,6 +402,12 @@ async fn init_producer_id(shared: Arc<Shared>) {
         let current = shared.acc.lock().producer;
         match request_producer_id(&shared, current).await {
             Ok((id, epoch)) => {
+                tracing::info!(
+                    client = shared.cfg.client.log_id,
+                    producer_id = id,
+                    epoch,
+                    "producer id assigned"
+                );
                 let mut failed = Vec::new();
                 shared.acc.lock().set_producer(id, epoch, &mut failed);
                 shared.push_reports(failed);
@@ -404,6 +415,7 @@ async fn init_producer_id(shared: Arc<Shared>) {
                 return;
             }
             Err(e) if e.is_auth() => {
+                tracing::error!(client = shared.cfg.client.log_id, attempt, cause = %e, "InitProducerId failed: authentication");
                 // Not fatal: the producer works again once credentials or trust are fixed.
                 // Until then nothing can be sent, so nothing waits for deliveryTimeoutMs.
                 let mut failed = Vec::new();
@@ -413,14 +425,18 @@ async fn init_producer_id(shared: Arc<Shared>) {
             Err(e) if !e.retriable() && !matches!(e.kind, Kind::Broker(_)) => {
                 // Unreachable cluster or protocol problem: keep trying; records time out
                 // by deliveryTimeoutMs meanwhile.
+                tracing::warn!(client = shared.cfg.client.log_id, attempt, cause = %e, "InitProducerId failed; retrying");
                 let _ = e;
             }
             Err(e) if matches!(e.kind, Kind::Broker(c) if !c.is_retriable()) => {
+                tracing::error!(client = shared.cfg.client.log_id, cause = %e, "InitProducerId failed; the producer is fatally failed");
                 shared.acc.lock().fatal = Some(e);
                 shared.wake.notify_one();
                 return;
             }
-            Err(_) => {}
+            Err(ref e) => {
+                tracing::warn!(client = shared.cfg.client.log_id, attempt, cause = %e, "InitProducerId failed (retriable); retrying");
+            }
         }
         let wait = ClientConfig::backoff(
             shared.cfg.client.retry_backoff,

@@ -471,6 +471,37 @@ export async function killBroker(state, nodeId = 1) {
 }
 
 /**
+ * Shuts one node down cleanly (SIGTERM: controlled shutdown, leaders move first) and waits
+ * until it is gone, up to `timeoutMs`. Like killBroker, it can be restarted with
+ * restartBroker.
+ */
+export async function stopBroker(state, nodeId = 1, { timeoutMs = 60_000 } = {}) {
+  const node = findNode(state, nodeId)
+  if (nodeAlive(node)) {
+    process.kill(node.pid, 'SIGTERM')
+    if (!(await waitForExit(node.pid, node.propsFile, timeoutMs))) {
+      throw new KafkaScriptError(`node ${nodeId} (pid ${node.pid}) did not stop within ${timeoutMs} ms of SIGTERM`)
+    }
+  }
+  node.pid = null
+  saveNode(state, node)
+}
+
+/** SIGSTOPs one node (a stall: connections stay open, nothing answers). */
+export function pauseBroker(state, nodeId = 1) {
+  const node = findNode(state, nodeId)
+  if (!nodeAlive(node)) throw new KafkaScriptError(`node ${nodeId} is not running`)
+  process.kill(node.pid, 'SIGSTOP')
+}
+
+/** SIGCONTs a node paused by pauseBroker. */
+export function resumeBroker(state, nodeId = 1) {
+  const node = findNode(state, nodeId)
+  if (!nodeAlive(node)) throw new KafkaScriptError(`node ${nodeId} is not running`)
+  process.kill(node.pid, 'SIGCONT')
+}
+
+/**
  * Starts one node again in place, same command line, port, config and data dir (after
  * killBroker, or kills it first if it is still running), and waits until it answers and
  * lists itself as a live broker. Resolves the node's entry with its new pid.

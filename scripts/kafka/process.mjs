@@ -441,6 +441,12 @@ function findNode(state, nodeId) {
   const node = state.brokers.find((b) => b.nodeId === nodeId)
   if (!node)
     throw new KafkaScriptError(`no node ${nodeId} in the ${state.mode} broker (nodes: ${state.brokers.map((b) => b.nodeId).join(', ')})`)
+  // The handle may be a copy from before another process (an earlier test file) killed and
+  // restarted this node: the state file has its current pid. Acting on a stale pid would
+  // signal nothing, or someone else's process.
+  const saved = readState(state.mode)
+  const current = saved && saved.dir === state.dir ? saved.brokers.find((b) => b.nodeId === nodeId) : null
+  if (current) node.pid = current.pid
   return node
 }
 

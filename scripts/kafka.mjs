@@ -10,7 +10,8 @@
 //   node scripts/kafka.mjs logs [mode] [--lines N]
 //
 // Module (vitest globalSetup, crash tests, interop oracles):
-//   import { startKafka, stopKafka, killBroker, restartBroker, consoleProduce,
+//   import { startKafka, stopKafka, killBroker, stopBroker, restartBroker, pauseBroker,
+//            resumeBroker, consoleProduce,
 //            consoleConsume } from './scripts/kafka.mjs';
 //
 // This file is the CLI and the one module to import; the parts live in scripts/kafka/:
@@ -42,7 +43,17 @@ export { KAFKA_VERSION, KafkaScriptError, MODES } from './kafka/common.mjs'
 export { REAUTH_MS, SASL_USER, toJavaProperties } from './kafka/config.mjs'
 export { ensureJars, FAST_START_JVM_ARGS, findJava, javaClasspath, runJava } from './kafka/jars.mjs'
 export { probeKafka } from './kafka/probe.mjs'
-export { kafkaState, kafkaStatus, killBroker, restartBroker, startKafka, stopKafka } from './kafka/process.mjs'
+export {
+  kafkaState,
+  kafkaStatus,
+  killBroker,
+  pauseBroker,
+  restartBroker,
+  resumeBroker,
+  startKafka,
+  stopBroker,
+  stopKafka,
+} from './kafka/process.mjs'
 export { consoleConsume, consoleProduce, createTopic, secureClientProperties } from './kafka/tools.mjs'
 
 const USAGE = `usage: node scripts/kafka.mjs <command> [options]

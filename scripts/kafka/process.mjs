@@ -441,6 +441,12 @@ function findNode(state, nodeId) {
   const node = state.brokers.find((b) => b.nodeId === nodeId)
   if (!node)
     throw new KafkaScriptError(`no node ${nodeId} in the ${state.mode} broker (nodes: ${state.brokers.map((b) => b.nodeId).join(', ')})`)
+  // The handle may be a copy from before another process (an earlier test file) killed and
+  // restarted this node: the state file has its current pid. Acting on a stale pid would
+  // signal nothing, or someone else's process.
+  const saved = readState(state.mode)
+  const current = saved && saved.dir === state.dir ? saved.brokers.find((b) => b.nodeId === nodeId) : null
+  if (current) node.pid = current.pid
   return node
 }
 
@@ -468,6 +474,37 @@ export async function killBroker(state, nodeId = 1) {
   }
   node.pid = null
   saveNode(state, node)
+}
+
+/**
+ * Shuts one node down cleanly (SIGTERM: controlled shutdown, leaders move first) and waits
+ * until it is gone, up to `timeoutMs`. Like killBroker, it can be restarted with
+ * restartBroker.
+ */
+export async function stopBroker(state, nodeId = 1, { timeoutMs = 60_000 } = {}) {
+  const node = findNode(state, nodeId)
+  if (nodeAlive(node)) {
+    process.kill(node.pid, 'SIGTERM')
+    if (!(await waitForExit(node.pid, node.propsFile, timeoutMs))) {
+      throw new KafkaScriptError(`node ${nodeId} (pid ${node.pid}) did not stop within ${timeoutMs} ms of SIGTERM`)
+    }
+  }
+  node.pid = null
+  saveNode(state, node)
+}
+
+/** SIGSTOPs one node (a stall: connections stay open, nothing answers). */
+export function pauseBroker(state, nodeId = 1) {
+  const node = findNode(state, nodeId)
+  if (!nodeAlive(node)) throw new KafkaScriptError(`node ${nodeId} is not running`)
+  process.kill(node.pid, 'SIGSTOP')
+}
+
+/** SIGCONTs a node paused by pauseBroker. */
+export function resumeBroker(state, nodeId = 1) {
+  const node = findNode(state, nodeId)
+  if (!nodeAlive(node)) throw new KafkaScriptError(`node ${nodeId} is not running`)
+  process.kill(node.pid, 'SIGCONT')
 }
 
 /**

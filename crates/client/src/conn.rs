@@ -725,6 +725,14 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut sock: W, mut
         let mut written = Vec::new();
         {
             let mut pending = shared.pending.lock();
+            // `poison` sets the flag, then drains `pending` under this lock: a request
+            // added after that drain would wait forever (its reply and pipeline slot held
+            // by a dead connection, seen as a producer partition stuck with one batch
+            // "in flight" after a broker was killed). Checked under the lock, it cannot be.
+            if shared.poisoned.load(Ordering::Acquire) {
+                drop(pending);
+                break;
+            }
             for out in batch.iter_mut() {
                 let id = shared.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
                 out.frame.set_correlation_id(id);
@@ -769,7 +777,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut sock: W, mut
     let _ = sock.shutdown().await;
     // Anyone still queued learns the connection is gone.
     rx.close();
-    while let Ok(out) = rx.try_recv() {
+    let unsent: Vec<Outgoing> = batch.drain(..).collect();
+    for out in unsent.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
         let err = shared.error();
         if let Some(r) = out.reply {
             let _ = r.send(Err(err.clone()));

@@ -691,7 +691,11 @@ impl Accumulator {
                 }
                 for pm in &tm.partitions {
                     if let Some(p) = parts.get_mut(pm.id as usize) {
-                        p.leader = if pm.error.is_ok() || pm.leader >= 0 {
+                        // A leader missing from the broker list (fenced, restarting, or
+                        // named by a broker whose cache is behind) is no leader yet: wait
+                        // for metadata that has both.
+                        let known = pm.leader >= 0 && meta.brokers.contains_key(&pm.leader);
+                        p.leader = if known && (pm.error.is_ok() || pm.leader >= 0) {
                             pm.leader
                         } else {
                             -1
@@ -842,6 +846,13 @@ impl Accumulator {
                         break;
                     }
                     let b = p.queue.pop_front().expect("checked");
+                    if b.fields.base_sequence >= 0 {
+                        // It carried a sequence (it was sent, and requeued): its sequence
+                        // will never be acknowledged, so the partition's later sequences
+                        // cannot follow it. Reset them (KIP-360) once nothing is in flight.
+                        p.unsettled.remove(&b.seq);
+                        self.bump_needed = true;
+                    }
                     let err = Error::new(
                         Kind::DeliveryTimeout,
                         format!(
@@ -976,14 +987,22 @@ impl Accumulator {
     }
 
     /// A batch left flight for good (reported); `accepted` when the broker took it.
+    ///
+    /// A batch that carried a sequence and failed for good leaves a gap in the partition's
+    /// sequences: every later batch would get OUT_OF_ORDER_SEQUENCE_NUMBER. The epoch is
+    /// bumped (KIP-360) once nothing is in flight, and later batches get new sequences.
     pub fn finish_batch(&mut self, b: &Batch, accepted: bool) {
         self.in_flight_batches = self.in_flight_batches.saturating_sub(1);
+        let gap = !accepted && self.idempotent && b.fields.base_sequence >= 0;
         if let Some(p) = self.partition_mut(b.topic, b.partition) {
             p.in_flight = p.in_flight.saturating_sub(1);
             p.unsettled.remove(&b.seq);
             if accepted {
                 p.cautious = false;
             }
+        }
+        if gap && self.fatal.is_none() {
+            self.bump_needed = true;
         }
     }
 

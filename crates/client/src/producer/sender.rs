@@ -301,7 +301,7 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                         );
                     let in_time = retry_at < b.created + shared.cfg.delivery_timeout;
                     let closed = shared.stopped.load(Ordering::Acquire);
-                    if err.retriable() && b.attempts < shared.cfg.retries && in_time && !closed {
+                    if retriable(&err) && b.attempts < shared.cfg.retries && in_time && !closed {
                         if refreshes_metadata(&err) {
                             acc.invalidate_leader(b.topic, b.partition);
                             need_metadata = true;
@@ -472,9 +472,17 @@ async fn request_producer_id(shared: &Shared, current: Option<(i64, i16)>) -> Re
     Ok((resp.producer_id.0, resp.producer_epoch))
 }
 
+/// Errors a batch is retried after (until deliveryTimeoutMs). BROKER_NOT_AVAILABLE here
+/// is the cluster's "broker N is not in the metadata": the leader we had left the broker
+/// list (killed, shutting down, restarting); fresh metadata names the new one.
+fn retriable(err: &Error) -> bool {
+    err.retriable() || matches!(err.kind, Kind::Broker(c) if c == ErrorCode::BROKER_NOT_AVAILABLE)
+}
+
 /// Errors after which the leader we used is probably wrong.
 fn refreshes_metadata(err: &Error) -> bool {
     match err.kind {
+        Kind::Broker(c) if c == ErrorCode::BROKER_NOT_AVAILABLE => true,
         Kind::Broker(c) => c.is_invalid_metadata(),
         Kind::Network | Kind::RequestTimeout => true,
         _ => false,

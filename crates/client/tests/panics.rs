@@ -238,6 +238,66 @@ async fn connection_reader_panic_fails_its_requests_and_reconnects() {
     connection_restarted_after("connection-reader").await;
 }
 
+/// The secure broker's REAUTH listener ends SASL sessions after 3 s, so each connection's
+/// re-authentication task runs every ~2.7 s. Its panic poisons its connection (in-flight
+/// requests fail with its error); the next request reconnects and authenticates afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthenticate_panic_fails_its_connection_and_reconnects() {
+    use nkafka_client::config::parse_bootstrap;
+    use nkafka_client::security::Sasl;
+
+    let _serial = SERIAL.lock().await;
+    let secure = common::secure();
+    let mut client = common::client_config();
+    client.bootstrap_servers = parse_bootstrap(&[secure["listeners"]["REAUTH"].as_str().unwrap().to_string()]).unwrap();
+    let ca = secure["caPem"].as_str().unwrap().as_bytes().to_vec();
+    client.tls = Some(
+        nkafka_client::security::tls::Tls::new(&nkafka_client::security::tls::TlsOptions {
+            ca: Some(ca),
+            reject_unauthorized: true,
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let user = secure["credentials"]["username"].as_str().unwrap();
+    let password = secure["credentials"]["password"].as_str().unwrap();
+    client.sasl = Some(Arc::new(Sasl::with_password("scram-sha-512", user, password).unwrap()));
+    let topic = common::unique_topic("panic-reauthenticate");
+    common::create_topic_on(client.clone(), &topic, 1).await;
+    let mut cfg = ProducerConfig::new(client);
+    cfg.linger = Duration::from_millis(5);
+    let (p, rx) = producer(cfg);
+    let id = p.topic_id(&topic).unwrap();
+    tokio::time::timeout(BOUND, p.wait_for_partitions(id))
+        .await
+        .unwrap()
+        .unwrap();
+    fail_points::arm("reauthenticate");
+    let deadline = Instant::now() + BOUND;
+    let mut delivered_after = 0;
+    // A trickle of records across the re-authentication, until some are delivered after it.
+    while delivered_after == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing delivered within {BOUND:?} after a reauthenticate panic"
+        );
+        let hit_before = !fail_points::is_armed("reauthenticate");
+        assert_eq!(produce_n(&p, id, 5, None), 0);
+        for r in reports(&rx, 5) {
+            match &r.error {
+                Some(e) => assert_internal(e, "reauthenticate"),
+                None if hit_before => delivered_after += r.count,
+                None => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!p.is_closed());
+    p.flush(BOUND).await.unwrap();
+    p.close(BOUND).await.unwrap();
+    fail_points::disarm_all();
+}
+
 async fn fill(topic: &str, partitions: i32, n: usize) {
     common::create_topic(topic, partitions).await;
     let (p, rx) = producer(producer_config());
@@ -250,7 +310,9 @@ async fn fill(topic: &str, partitions: i32, n: usize) {
 }
 
 /// Polls until the consumer hands over an error event; checks it is `task`'s INTERNAL
-/// error and that the consumer is closed after it (waits end at once).
+/// error and that the consumer is closed with it: every later poll returns it again (an
+/// iterator resumed after the error throws again instead of waiting), waits end at once,
+/// other calls fail with it.
 async fn expect_consumer_poisoned(c: &Consumer, task: &str) {
     let deadline = Instant::now() + BOUND;
     let err = loop {
@@ -270,13 +332,17 @@ async fn expect_consumer_poisoned(c: &Consumer, task: &str) {
     assert_internal(&err, task);
     assert!(!fail_points::is_armed(task), "the fail point was hit");
     assert!(c.is_closed());
-    let t = Instant::now();
-    assert!(
-        !c.wait_for_data(BOUND).await,
-        "a closed consumer has nothing to wait for"
-    );
-    assert!(t.elapsed() < BOUND);
-    assert_eq!(c.subscribe(vec!["x".into()]).unwrap_err().code(), "CLIENT_CLOSED");
+    for _ in 0..3 {
+        let t = Instant::now();
+        assert!(c.wait_for_data(BOUND).await, "the error is there to poll");
+        assert!(t.elapsed() < Duration::from_secs(1));
+        let again = c.poll(500).events.into_iter().find_map(|ev| match ev {
+            ConsumerEvent::Error(e) => Some(e),
+            _ => None,
+        });
+        assert_internal(&again.expect("every poll returns the error"), task);
+    }
+    assert_internal(&c.subscribe(vec!["x".into()]).unwrap_err(), task);
     tokio::time::timeout(BOUND, c.close()).await.expect("close ends").ok();
 }
 

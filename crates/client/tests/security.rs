@@ -6,36 +6,16 @@
 #[allow(dead_code)]
 mod common;
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nkafka_client::admin::Admin;
 use nkafka_client::config::{parse_bootstrap, ClientConfig};
 use nkafka_client::security::tls::{Tls, TlsOptions};
 use nkafka_client::security::{OAuthToken, Sasl, Secret, TokenFuture, TokenProvider};
-use serde_json::Value;
 
-fn secure() -> &'static Value {
-    static STATE: OnceLock<Value> = OnceLock::new();
-    STATE.get_or_init(|| {
-        let text = match std::env::var("KAFKA_SECURE_JSON") {
-            Ok(f) if !f.is_empty() => std::fs::read_to_string(f).expect("KAFKA_SECURE_JSON is readable"),
-            _ => {
-                let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-                let out = Command::new("node")
-                    .args(["scripts/kafka.mjs", "start", "secure", "--json"])
-                    .current_dir(root)
-                    .output()
-                    .expect("node scripts/kafka.mjs start secure could not run");
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-                String::from_utf8(out.stdout).unwrap()
-            }
-        };
-        serde_json::from_str(&text).expect("start secure --json prints JSON")
-    })
-}
+use common::secure;
 
 fn listener(name: &str) -> String {
     secure()["listeners"][name]

@@ -107,7 +107,9 @@ mod tests {
                 }
                 // Doc comments and other attributes may sit between it and the item.
                 let mut j = i + 1;
-                while j < lines.len() && (lines[j].trim_start().starts_with("///") || lines[j].trim_start().starts_with("#[")) {
+                while j < lines.len()
+                    && (lines[j].trim_start().starts_with("///") || lines[j].trim_start().starts_with("#["))
+                {
                     j += 1;
                 }
                 out.push((attr, lines.get(j).map_or(String::new(), |l| l.trim().to_string())));
@@ -127,7 +129,10 @@ mod tests {
                 let is_fn = item.starts_with("pub fn ") || item.starts_with("pub async fn ") || item.starts_with("fn ");
                 if is_fn {
                     functions += 1;
-                    assert!(attr.contains("catch_unwind"), "{file}: `{item}` is exported without catch_unwind ({attr})");
+                    assert!(
+                        attr.contains("catch_unwind"),
+                        "{file}: `{item}` is exported without catch_unwind ({attr})"
+                    );
                 }
             }
         }
@@ -137,10 +142,15 @@ mod tests {
     #[test]
     fn the_raw_fast_function_catches_unwinds_itself() {
         let src = include_str!("producer.rs");
-        let start = src.find("unsafe extern \"C\" fn fast_produce(").expect("the raw function");
+        let start = src
+            .find("unsafe extern \"C\" fn fast_produce(")
+            .expect("the raw function");
         let end = start + src[start..].find("\n}\n").expect("its end");
         let body = &src[start..end];
-        assert!(body.contains("std::panic::catch_unwind("), "fast_produce catches unwinds");
+        assert!(
+            body.contains("std::panic::catch_unwind("),
+            "fast_produce catches unwinds"
+        );
         assert!(body.contains("\"INTERNAL\""), "and throws INTERNAL for them");
         // The only other extern "C" function is the finalizer, which only drops a box.
         assert_eq!(src.matches("extern \"C\" fn").count(), 2);

@@ -291,6 +291,9 @@ pub(crate) struct Shared {
     subscription: Mutex<Vec<String>>,
     /// Left the group because the app stopped polling; rejoin on the next poll.
     left_for_poll_interval: AtomicBool,
+    /// Set when a background task panicked: every poll returns it as an error event, and
+    /// other calls fail with it.
+    poisoned: Mutex<Option<Error>>,
 }
 
 impl Shared {
@@ -303,19 +306,20 @@ impl Shared {
         crate::task::spawn(name, fut, move |e| shared.poison(e));
     }
 
-    /// Closes the consumer with `err`: the next `poll` returns it as an error event (after
-    /// the records already queued), waits for data end, later calls fail with
-    /// CLIENT_CLOSED, revocations are acknowledged and the connections close.
+    /// Closes the consumer with `err`: every later `poll` returns it as an error event (so
+    /// an iterator throws it however often it is resumed), waits for data end at once,
+    /// other calls fail with it, revocations are acknowledged and the connections close.
     fn poison(&self, err: Error) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.state.lock().events.push_back(ConsumerEvent::Error(err));
+        *self.poisoned.lock() = Some(err);
         for (_, (_, done)) in self.revocations.lock().drain() {
             let _ = done.send(());
         }
         if let Some(g) = &self.group {
             // Leave the group in the background: its partitions move to live members.
+            // Nothing waits on this task, so a plain spawn.
             let g = g.clone();
             let timeout = self.cfg.client.request_timeout;
             tokio::spawn(async move {
@@ -370,6 +374,7 @@ impl Consumer {
             last_poll: Mutex::new(Instant::now()),
             subscription: Mutex::new(Vec::new()),
             left_for_poll_interval: AtomicBool::new(false),
+            poisoned: Mutex::new(None),
         });
         shared.spawn("consumer-control", control(shared.clone()));
         shared.spawn("group-events", group_events(shared.clone(), events_rx));
@@ -378,7 +383,8 @@ impl Consumer {
 
     fn ensure_open(&self) -> Result<()> {
         if self.shared.closed.load(Ordering::Acquire) {
-            return Err(Error::closed("the consumer"));
+            let poisoned = self.shared.poisoned.lock().clone();
+            return Err(poisoned.unwrap_or_else(|| Error::closed("the consumer")));
         }
         Ok(())
     }
@@ -533,6 +539,9 @@ impl Consumer {
         let mut out = Polled::default();
         let mut st = self.shared.state.lock();
         out.events.extend(st.events.drain(..));
+        if let Some(e) = self.shared.poisoned.lock().clone() {
+            out.events.push(ConsumerEvent::Error(e));
+        }
         let mut left = max_records.max(1);
         let mut i = 0;
         // Batches of paused partitions stay where they are; the others are taken in order,
@@ -607,6 +616,9 @@ impl Consumer {
     }
 
     fn has_data(&self) -> bool {
+        if self.shared.poisoned.lock().is_some() {
+            return true;
+        }
         let st = self.shared.state.lock();
         !st.events.is_empty()
             || st

@@ -86,3 +86,26 @@ pub async fn create_topic_on(cfg: nkafka_client::config::ClientConfig, topic: &s
         .await
         .unwrap();
 }
+
+/// The `secure` broker's description (`scripts/kafka.mjs start secure --json`): the file
+/// `KAFKA_SECURE_JSON` names (npm test sets it), else the broker is started here.
+#[allow(dead_code)] // only the tests that need SSL/SASL use it
+pub fn secure() -> &'static serde_json::Value {
+    static STATE: OnceLock<serde_json::Value> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let text = match std::env::var("KAFKA_SECURE_JSON") {
+            Ok(f) if !f.is_empty() => std::fs::read_to_string(f).expect("KAFKA_SECURE_JSON is readable"),
+            _ => {
+                let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+                let out = Command::new("node")
+                    .args(["scripts/kafka.mjs", "start", "secure", "--json"])
+                    .current_dir(root)
+                    .output()
+                    .expect("node scripts/kafka.mjs start secure could not run");
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                String::from_utf8(out.stdout).unwrap()
+            }
+        };
+        serde_json::from_str(&text).expect("start secure --json prints JSON")
+    })
+}

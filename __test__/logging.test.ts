@@ -97,6 +97,8 @@ describe('logging', () => {
         autoOffsetReset: 'earliest',
         // Only the commit on revoke runs: the timer never fires during the test.
         autoCommitIntervalMs: 600_000,
+        // The commit retries UNKNOWN_TOPIC_OR_PARTITION (retriable) until this deadline.
+        requestTimeoutMs: 5000,
         logger: log.logger,
         logLevel: 'warn',
       },
@@ -118,7 +120,7 @@ describe('logging', () => {
       await admin.deleteTopics([topic])
       await admin.close()
       await c.subscribe(other)
-      await until(() => errors.length > 0, 30_000)
+      await until(() => errors.length > 0, 60_000)
     } finally {
       c.stop()
       await running.catch(() => undefined)

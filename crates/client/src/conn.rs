@@ -864,6 +864,8 @@ async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut sock: R, tls: 
             _ = sleep_until_opt(deadline) => {
                 let pending = shared.pending.lock();
                 if idle && pending.is_empty() {
+                    // An idle close is routine: logged at debug, not as a lost connection.
+                    shared.closing.store(true, Ordering::Release);
                     break Error::network(&shared.name, "closed after connectionsMaxIdleMs without use");
                 }
                 if let Some(p) = pending.front() {

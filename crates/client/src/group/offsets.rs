@@ -44,6 +44,7 @@ async fn backoff_or(sh: &Shared, attempt: &mut u32, deadline: Instant, err: Erro
     if after(wait) >= deadline {
         return Err(err);
     }
+    tracing::debug!(client = sh.cluster.config().log_id, group = %sh.cfg.group_id, attempt = *attempt, cause = %err, "offsets request failed; retrying");
     tokio::time::sleep(wait).await;
     Ok(())
 }

@@ -64,8 +64,11 @@ function keyedProducer(bootstrap: string, clientId: string, extra: Record<string
       state.offsets.set(Number(r.value!.toString()), [r.partition, Number(r.offset)])
     }
   })
-  const run = async (topic: string, n: number) => {
+  /** `pauseAt(i)` may hold the producer before record i (until a fault was injected). */
+  const run = async (topic: string, n: number, pauseAt: (i: number) => Promise<void> | undefined = () => undefined) => {
     while (state.produced < n) {
+      const pause = pauseAt(state.produced)
+      if (pause) await pause
       if (state.produced - state.reports >= MAX_OUTSTANDING) {
         await producer.waitForSpace(1000)
         continue
@@ -227,10 +230,22 @@ describe('leader failover (cluster)', () => {
     const { producer, state, run } = keyedProducer(cluster.bootstrap, 'failover-producer')
     await producer.connect([topic])
 
+    // Records are produced in KILLS + 2 segments; after each of the first KILLS + 1 the
+    // producer waits until that fault is injected, so every fault hits records in flight
+    // and the next segment is produced while the node is down and restarting.
     const faults: string[] = []
+    const boundary = (i: number) => Math.floor(((i + 1) * RECORDS) / (KILLS + 2))
+    const boundaries = new Map(Array.from({ length: KILLS + 1 }, (_, k) => [boundary(k), k]))
+    const pauseAt = (n: number) => {
+      const i = boundaries.get(n)
+      if (i === undefined || faults.length > i) return undefined
+      return (async () => {
+        while (faults.length <= i) await sleep(20)
+      })()
+    }
     const faulting = (async () => {
       for (let i = 0; i <= KILLS; i++) {
-        while (state.produced < ((i + 1) * RECORDS) / (KILLS + 2)) await sleep(20)
+        while (state.produced < boundary(i)) await sleep(20)
         await waitFullIsr(admin, topic)
         const partition = i % PARTITIONS
         const leader = await leaderOf(admin, topic, partition)
@@ -245,7 +260,7 @@ describe('leader failover (cluster)', () => {
     })()
     // The producer must not wait for the fault loop, nor the loop for a producer that failed.
     const t0 = Date.now()
-    const producing = run(topic, RECORDS)
+    const producing = run(topic, RECORDS, pauseAt)
     await Promise.all([producing, faulting])
     const tProduced = Date.now()
     await producer.close()

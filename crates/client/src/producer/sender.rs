@@ -189,6 +189,9 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                 },
                 Ok(Some(resp)) => partition_outcome(resp, &name, b.partition),
             };
+            if let (Ok(Some(_)), Outcome::Failed(err)) = (&result, &outcome) {
+                b.ambiguous |= may_be_written(err);
+            }
             match outcome {
                 Outcome::Ok {
                     base_offset,
@@ -402,6 +405,15 @@ async fn request_producer_id(shared: &Shared, current: Option<(i64, i16)>) -> Re
 /// list (killed, shutting down, restarting); fresh metadata names the new one.
 fn retriable(err: &Error) -> bool {
     err.retriable() || matches!(err.kind, Kind::Broker(c) if c == ErrorCode::BROKER_NOT_AVAILABLE)
+}
+
+/// Partition errors of a Produce response after which the batch may be in the log: the
+/// leader appended it, then timed out waiting for the in-sync replicas, lost them, or lost
+/// its leadership while waiting (the new leader may have replicated it).
+fn may_be_written(err: &Error) -> bool {
+    matches!(err.kind, Kind::Broker(c) if c == ErrorCode::REQUEST_TIMED_OUT
+        || c == ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        || c == ErrorCode::NOT_LEADER_OR_FOLLOWER)
 }
 
 /// Errors after which the leader we used is probably wrong.

@@ -199,8 +199,8 @@ function groupMember(bootstrap: string, groupId: string, topic: string, name: st
             anomalies.push(`${name} p${p}: read ${o}, expected ${want} (${o > want ? 'skip' : 'rewind'})`)
           }
           next.set(p, o + 1)
-          let s = seen.get(p)
-          if (!s) seen.set(p, (s = new Set()))
+          const s = seen.get(p) ?? new Set<number>()
+          seen.set(p, s)
           s.add(o)
         },
       })

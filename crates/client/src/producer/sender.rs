@@ -208,9 +208,13 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                             acc.finish_batch(&b, true);
                             reports.push(b.into_report(-1, -1, None));
                         }
-                        IdempotenceError::OutOfOrder if acc.has_earlier_unsettled(&b) => {
-                            // An earlier batch of the partition is being retried: resend
-                            // this one after it, with the same sequence.
+                        IdempotenceError::OutOfOrder | IdempotenceError::UnknownProducer
+                            if acc.has_earlier_unsettled(&b) =>
+                        {
+                            // An earlier batch of the partition is being retried (its
+                            // outcome is not known yet): resend this one after it, with the
+                            // same sequence. Only the broker's answer to the earliest
+                            // unsettled batch can prove the sequence state lost.
                             shared.retries.fetch_add(1, Ordering::Relaxed);
                             acc.requeue(b, now);
                         }

@@ -230,23 +230,28 @@ describe('leader failover (cluster)', () => {
     const { producer, state, run } = keyedProducer(cluster.bootstrap, 'failover-producer')
     await producer.connect([topic])
 
-    // Records are produced in KILLS + 2 segments; after each of the first KILLS + 1 the
-    // producer waits until that fault is injected, so every fault hits records in flight
-    // and the next segment is produced while the node is down and restarting.
+    // Records are produced in KILLS + 2 segments. At the end of each of the first KILLS + 1
+    // the producer waits until every partition has 3 in-sync replicas again (so a kill keeps
+    // min.insync.replicas); then it goes on, and the fault is injected a little later, with
+    // records in flight, and the next records are produced while the node is down.
     const faults: string[] = []
+    let armed = -1
     const boundary = (i: number) => Math.floor(((i + 1) * RECORDS) / (KILLS + 2))
     const boundaries = new Map(Array.from({ length: KILLS + 1 }, (_, k) => [boundary(k), k]))
     const pauseAt = (n: number) => {
       const i = boundaries.get(n)
-      if (i === undefined || faults.length > i) return undefined
+      if (i === undefined || armed >= i) return undefined
       return (async () => {
-        while (faults.length <= i) await sleep(20)
+        while (armed < i) await sleep(20)
       })()
     }
     const faulting = (async () => {
       for (let i = 0; i <= KILLS; i++) {
         while (state.produced < boundary(i)) await sleep(20)
         await waitFullIsr(admin, topic)
+        armed = i
+        const at = boundary(i) + Math.min(MAX_OUTSTANDING / 2, RECORDS / (2 * (KILLS + 2)))
+        while (state.produced < at) await sleep(5)
         const partition = i % PARTITIONS
         const leader = await leaderOf(admin, topic, partition)
         const signal = i < KILLS ? 'SIGKILL' : 'SIGTERM'

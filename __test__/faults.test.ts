@@ -64,8 +64,11 @@ function keyedProducer(bootstrap: string, clientId: string, extra: Record<string
       state.offsets.set(Number(r.value!.toString()), [r.partition, Number(r.offset)])
     }
   })
-  const run = async (topic: string, n: number) => {
+  /** `pauseAt(i)` may hold the producer before record i (until a fault was injected). */
+  const run = async (topic: string, n: number, pauseAt: (i: number) => Promise<void> | undefined = () => undefined) => {
     while (state.produced < n) {
+      const pause = pauseAt(state.produced)
+      if (pause) await pause
       if (state.produced - state.reports >= MAX_OUTSTANDING) {
         await producer.waitForSpace(1000)
         continue
@@ -196,8 +199,8 @@ function groupMember(bootstrap: string, groupId: string, topic: string, name: st
             anomalies.push(`${name} p${p}: read ${o}, expected ${want} (${o > want ? 'skip' : 'rewind'})`)
           }
           next.set(p, o + 1)
-          let s = seen.get(p)
-          if (!s) seen.set(p, (s = new Set()))
+          const s = seen.get(p) ?? new Set<number>()
+          seen.set(p, s)
           s.add(o)
         },
       })
@@ -227,11 +230,28 @@ describe('leader failover (cluster)', () => {
     const { producer, state, run } = keyedProducer(cluster.bootstrap, 'failover-producer')
     await producer.connect([topic])
 
+    // Records are produced in KILLS + 2 segments. At the end of each of the first KILLS + 1
+    // the producer waits until every partition has 3 in-sync replicas again (so a kill keeps
+    // min.insync.replicas); then it goes on, and the fault is injected a little later, with
+    // records in flight, and the next records are produced while the node is down.
     const faults: string[] = []
+    let armed = -1
+    const boundary = (i: number) => Math.floor(((i + 1) * RECORDS) / (KILLS + 2))
+    const boundaries = new Map(Array.from({ length: KILLS + 1 }, (_, k) => [boundary(k), k]))
+    const pauseAt = (n: number) => {
+      const i = boundaries.get(n)
+      if (i === undefined || armed >= i) return undefined
+      return (async () => {
+        while (armed < i) await sleep(20)
+      })()
+    }
     const faulting = (async () => {
       for (let i = 0; i <= KILLS; i++) {
-        while (state.produced < ((i + 1) * RECORDS) / (KILLS + 2)) await sleep(20)
+        while (state.produced < boundary(i)) await sleep(20)
         await waitFullIsr(admin, topic)
+        armed = i
+        const at = boundary(i) + Math.min(MAX_OUTSTANDING / 2, RECORDS / (2 * (KILLS + 2)))
+        while (state.produced < at) await sleep(5)
         const partition = i % PARTITIONS
         const leader = await leaderOf(admin, topic, partition)
         const signal = i < KILLS ? 'SIGKILL' : 'SIGTERM'
@@ -245,7 +265,7 @@ describe('leader failover (cluster)', () => {
     })()
     // The producer must not wait for the fault loop, nor the loop for a producer that failed.
     const t0 = Date.now()
-    const producing = run(topic, RECORDS)
+    const producing = run(topic, RECORDS, pauseAt)
     await Promise.all([producing, faulting])
     const tProduced = Date.now()
     await producer.close()

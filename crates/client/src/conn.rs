@@ -777,8 +777,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut sock: W, mut
     let _ = sock.shutdown().await;
     // Anyone still queued learns the connection is gone.
     rx.close();
-    let unsent: Vec<Outgoing> = batch.drain(..).collect();
-    for out in unsent.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+    for out in batch.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
         let err = shared.error();
         if let Some(r) = out.reply {
             let _ = r.send(Err(err.clone()));

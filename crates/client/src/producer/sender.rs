@@ -248,6 +248,9 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                 },
                 Ok(Some(resp)) => partition_outcome(resp, &name, b.partition),
             };
+            if let (Ok(Some(_)), Outcome::Failed(err)) = (&result, &outcome) {
+                b.ambiguous |= may_be_written(err);
+            }
             match outcome {
                 Outcome::Ok {
                     base_offset,
@@ -264,9 +267,13 @@ fn settle(shared: &Shared, req: Drained, result: Result<Option<ProduceResponse>>
                             acc.finish_batch(&b, true);
                             reports.push(b.into_report(-1, -1, None));
                         }
-                        IdempotenceError::OutOfOrder if acc.has_earlier_unsettled(&b) => {
-                            // An earlier batch of the partition is being retried: resend
-                            // this one after it, with the same sequence.
+                        IdempotenceError::OutOfOrder | IdempotenceError::UnknownProducer
+                            if acc.has_earlier_unsettled(&b) =>
+                        {
+                            // An earlier batch of the partition is being retried (its
+                            // outcome is not known yet): resend this one after it, with the
+                            // same sequence. Only the broker's answer to the earliest
+                            // unsettled batch can prove the sequence state lost.
                             shared.retries.fetch_add(1, Ordering::Relaxed);
                             acc.requeue(b, now);
                         }
@@ -477,6 +484,15 @@ async fn request_producer_id(shared: &Shared, current: Option<(i64, i16)>) -> Re
 /// list (killed, shutting down, restarting); fresh metadata names the new one.
 fn retriable(err: &Error) -> bool {
     err.retriable() || matches!(err.kind, Kind::Broker(c) if c == ErrorCode::BROKER_NOT_AVAILABLE)
+}
+
+/// Partition errors of a Produce response after which the batch may be in the log: the
+/// leader appended it, then timed out waiting for the in-sync replicas, lost them, or lost
+/// its leadership while waiting (the new leader may have replicated it).
+fn may_be_written(err: &Error) -> bool {
+    matches!(err.kind, Kind::Broker(c) if c == ErrorCode::REQUEST_TIMED_OUT
+        || c == ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        || c == ErrorCode::NOT_LEADER_OR_FOLLOWER)
 }
 
 /// Errors after which the leader we used is probably wrong.

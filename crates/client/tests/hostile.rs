@@ -107,12 +107,28 @@ async fn serve(mut sock: TcpStream, script: Arc<impl Fn(i16, i16) -> Reply + Sen
 
 /// A valid ApiVersions body naming the APIs these tests call.
 fn versions_body(version: i16) -> Vec<u8> {
-    let keys = [(0, 3, 11), (1, 4, 16), (3, 0, 12), (10, 0, 4), (11, 0, 9), (18, 0, 4), (22, 0, 5)]
-        .iter()
-        .map(|&(k, min, max)| ApiVersion::default().with_api_key(k).with_min_version(min).with_max_version(max))
-        .collect();
+    let keys = [
+        (0, 3, 11),
+        (1, 4, 16),
+        (3, 0, 12),
+        (10, 0, 4),
+        (11, 0, 9),
+        (18, 0, 4),
+        (22, 0, 5),
+    ]
+    .iter()
+    .map(|&(k, min, max)| {
+        ApiVersion::default()
+            .with_api_key(k)
+            .with_min_version(min)
+            .with_max_version(max)
+    })
+    .collect();
     let mut b = BytesMut::new();
-    ApiVersionsResponse::default().with_api_keys(keys).encode(&mut b, version).unwrap();
+    ApiVersionsResponse::default()
+        .with_api_keys(keys)
+        .encode(&mut b, version)
+        .unwrap();
     b.to_vec()
 }
 
@@ -148,9 +164,18 @@ fn check(what: &str, started: Instant, result: Result<impl Sized, Error>, kind: 
         Ok(_) => panic!("{what}: succeeded against a hostile broker"),
         Err(e) => e,
     };
-    eprintln!("{what}: {:?} after {} ms: {}", err.kind, elapsed.as_millis(), err.message);
+    eprintln!(
+        "{what}: {:?} after {} ms: {}",
+        err.kind,
+        elapsed.as_millis(),
+        err.message
+    );
     assert_eq!(err.kind, kind, "{what}: {}", err.message);
-    assert!(err.message.contains(needle), "{what}: `{}` does not mention `{needle}`", err.message);
+    assert!(
+        err.message.contains(needle),
+        "{what}: `{}` does not mention `{needle}`",
+        err.message
+    );
     assert!(elapsed < TIMEOUT + SLACK, "{what}: took {} ms", elapsed.as_millis());
     let grown = peak_rss_kb().saturating_sub(baseline_kb());
     assert!(grown < 64 * 1024, "{what}: peak RSS grew by {grown} kB");
@@ -181,19 +206,37 @@ async fn a_two_gib_frame() {
 async fn a_truncated_frame_then_silence() {
     let mut b = 64i32.to_be_bytes().to_vec();
     b.extend_from_slice(&[0; 10]);
-    hostile_handshake("truncated", Reply::Raw(b), Kind::RequestTimeout, "did not answer ApiVersions").await;
+    hostile_handshake(
+        "truncated",
+        Reply::Raw(b),
+        Kind::RequestTimeout,
+        "did not answer ApiVersions",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn close_mid_frame() {
     let mut b = 64i32.to_be_bytes().to_vec();
     b.extend_from_slice(&[0; 10]);
-    hostile_handshake("close mid-frame", Reply::ThenClose(b), Kind::Network, "closed the connection").await;
+    hostile_handshake(
+        "close mid-frame",
+        Reply::ThenClose(b),
+        Kind::Network,
+        "closed the connection",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn silence() {
-    hostile_handshake("silence", Reply::Silence, Kind::RequestTimeout, "did not answer ApiVersions").await;
+    hostile_handshake(
+        "silence",
+        Reply::Silence,
+        Kind::RequestTimeout,
+        "did not answer ApiVersions",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -203,7 +246,13 @@ async fn trickled_bytes() {
     let mut b = ((body.len() + 4) as i32).to_be_bytes().to_vec();
     b.extend_from_slice(&0i32.to_be_bytes());
     b.extend_from_slice(&body);
-    hostile_handshake("trickle", Reply::Trickle(b), Kind::RequestTimeout, "did not answer ApiVersions").await;
+    hostile_handshake(
+        "trickle",
+        Reply::Trickle(b),
+        Kind::RequestTimeout,
+        "did not answer ApiVersions",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -224,8 +273,13 @@ async fn api_versions_with_hostile_counts() {
     let mut huge = vec![0, 0];
     huge.extend_from_slice(&HUGE_COMPACT);
     huge.extend_from_slice(&[0; 8]);
-    hostile_handshake("ApiVersions huge count", Reply::Body { body: huge, skew: 0 }, Kind::Protocol, "ApiVersions")
-        .await;
+    hostile_handshake(
+        "ApiVersions huge count",
+        Reply::Body { body: huge, skew: 0 },
+        Kind::Protocol,
+        "ApiVersions",
+    )
+    .await;
     // The v0 fallback reads the same bytes with an i32 count: -5.
     let mut negative = vec![0, 0];
     negative.extend_from_slice(&(-5i32).to_be_bytes());
@@ -253,13 +307,31 @@ async fn hostile_call(what: &str, api: ApiKey, version: i16, body: Vec<u8>) {
     let conn = connect(&addr).await.expect("the handshake is valid");
     let started = Instant::now();
     let result = match api {
-        ApiKey::Metadata => conn.call(api, &MetadataRequest::default(), version, TIMEOUT).await.map(drop),
-        ApiKey::Fetch => conn.call(api, &FetchRequest::default(), version, TIMEOUT).await.map(drop),
-        ApiKey::JoinGroup => conn.call(api, &JoinGroupRequest::default(), version, TIMEOUT).await.map(drop),
-        ApiKey::Produce => conn.call(api, &ProduceRequest::default().with_acks(1), version, TIMEOUT).await.map(drop),
+        ApiKey::Metadata => conn
+            .call(api, &MetadataRequest::default(), version, TIMEOUT)
+            .await
+            .map(drop),
+        ApiKey::Fetch => conn
+            .call(api, &FetchRequest::default(), version, TIMEOUT)
+            .await
+            .map(drop),
+        ApiKey::JoinGroup => conn
+            .call(api, &JoinGroupRequest::default(), version, TIMEOUT)
+            .await
+            .map(drop),
+        ApiKey::Produce => conn
+            .call(api, &ProduceRequest::default().with_acks(1), version, TIMEOUT)
+            .await
+            .map(drop),
         other => panic!("no request for {other:?}"),
     };
-    check(what, started, result, Kind::Protocol, &format!("cannot decode {api:?} v{version}"));
+    check(
+        what,
+        started,
+        result,
+        Kind::Protocol,
+        &format!("cannot decode {api:?} v{version}"),
+    );
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
@@ -274,7 +346,13 @@ async fn metadata_with_hostile_counts() {
     // v1: brokers first (i32 count). v12: throttle, then compact brokers.
     hostile_call("Metadata v1 negative", ApiKey::Metadata, 1, NEG.to_vec()).await;
     hostile_call("Metadata v1 huge", ApiKey::Metadata, 1, cat(&[&MAX, &[0; 16]])).await;
-    hostile_call("Metadata v12 huge", ApiKey::Metadata, 12, cat(&[&[0; 4], &HUGE_COMPACT, &[0; 16]])).await;
+    hostile_call(
+        "Metadata v12 huge",
+        ApiKey::Metadata,
+        12,
+        cat(&[&[0; 4], &HUGE_COMPACT, &[0; 16]]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -282,7 +360,13 @@ async fn fetch_with_hostile_counts() {
     // v4: throttle, responses. v12: throttle, error, session, compact responses.
     hostile_call("Fetch v4 negative", ApiKey::Fetch, 4, cat(&[&[0; 4], &NEG])).await;
     hostile_call("Fetch v4 huge", ApiKey::Fetch, 4, cat(&[&[0; 4], &MAX, &[0; 16]])).await;
-    hostile_call("Fetch v12 huge", ApiKey::Fetch, 12, cat(&[&[0; 10], &HUGE_COMPACT, &[0; 16]])).await;
+    hostile_call(
+        "Fetch v12 huge",
+        ApiKey::Fetch,
+        12,
+        cat(&[&[0; 10], &HUGE_COMPACT, &[0; 16]]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -293,7 +377,13 @@ async fn join_group_with_hostile_counts() {
     hostile_call("JoinGroup v2 negative", ApiKey::JoinGroup, 2, cat(&[&head, &NEG])).await;
     hostile_call("JoinGroup v2 huge", ApiKey::JoinGroup, 2, cat(&[&head, &MAX, &[0; 16]])).await;
     let head = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1];
-    hostile_call("JoinGroup v6 huge", ApiKey::JoinGroup, 6, cat(&[&head, &HUGE_COMPACT, &[0; 16]])).await;
+    hostile_call(
+        "JoinGroup v6 huge",
+        ApiKey::JoinGroup,
+        6,
+        cat(&[&head, &HUGE_COMPACT, &[0; 16]]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -350,7 +440,12 @@ async fn produce_to_a_hostile_broker_reports_the_connection_cause() {
         .unwrap()
         .expect("no report within 10 s");
     let err = report.error.expect("the record must fail");
-    eprintln!("produce: {:?} after {} ms: {}", err.kind, started.elapsed().as_millis(), err.message);
+    eprintln!(
+        "produce: {:?} after {} ms: {}",
+        err.kind,
+        started.elapsed().as_millis(),
+        err.message
+    );
     assert!(err.message.contains("response size 2147483647"), "{}", err.message);
     assert!(!err.message.contains("UNKNOWN_TOPIC_OR_PARTITION"), "{}", err.message);
     assert!(started.elapsed() < Duration::from_millis(2000) + SLACK);

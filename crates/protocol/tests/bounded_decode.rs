@@ -135,6 +135,9 @@ fn hostile_counts_allocate_in_proportion_to_the_input() {
         "CreateTopics",
         "Produce",
     ] {
-        assert!(covered.iter().any(|c| c.starts_with(&format!("{name}v"))), "{name} not covered");
+        assert!(
+            covered.iter().any(|c| c.starts_with(&format!("{name}v"))),
+            "{name} not covered"
+        );
     }
 }

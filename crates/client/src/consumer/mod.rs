@@ -575,7 +575,7 @@ impl Consumer {
             left -= taken.records.len();
             let p = st.parts.get_mut(&key).expect("checked above");
             if let Some(last) = taken.records.last() {
-                p.consumed = Some(last.offset + 1);
+                p.consumed = Some(last.offset.saturating_add(1)); // a wire value: never overflow
             }
             if whole {
                 p.buffered = p.buffered.saturating_sub(data_len);

@@ -814,7 +814,8 @@ impl Accumulator {
             if let Some(w) = &t.waiting {
                 any = true;
                 if now >= w.since + self.max_block {
-                    let err = metadata_wait_error(&t.name, self.max_block, t.meta_error, self.metadata_failure.as_ref());
+                    let err =
+                        metadata_wait_error(&t.name, self.max_block, t.meta_error, self.metadata_failure.as_ref());
                     self.fail_waiting(tid, err, &mut work.failed);
                     continue;
                 }

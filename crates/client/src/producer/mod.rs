@@ -587,7 +587,12 @@ impl Producer {
             if !code.is_retriable() || Instant::now() >= deadline {
                 let name = self.topic_name(topic_id);
                 let max_block = self.shared.cfg.max_block;
-                return Err(accumulator::metadata_wait_error(&name, max_block, meta_error, failure.as_ref()));
+                return Err(accumulator::metadata_wait_error(
+                    &name,
+                    max_block,
+                    meta_error,
+                    failure.as_ref(),
+                ));
             }
             self.shared.metadata_wanted.store(true, Ordering::Release);
             self.shared.wake.notify_one();

@@ -11,27 +11,107 @@ use nkafka_protocol::kafka_protocol::protocol::{Decodable, Encodable, Message, S
 
 /// The responses the client reads, with the versions the generated decoders accept.
 pub const APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, ProduceResponse::VERSIONS.min, ProduceResponse::VERSIONS.max),
+    (
+        ApiKey::Produce,
+        ProduceResponse::VERSIONS.min,
+        ProduceResponse::VERSIONS.max,
+    ),
     (ApiKey::Fetch, FetchResponse::VERSIONS.min, FetchResponse::VERSIONS.max),
-    (ApiKey::ListOffsets, ListOffsetsResponse::VERSIONS.min, ListOffsetsResponse::VERSIONS.max),
-    (ApiKey::Metadata, MetadataResponse::VERSIONS.min, MetadataResponse::VERSIONS.max),
-    (ApiKey::OffsetCommit, OffsetCommitResponse::VERSIONS.min, OffsetCommitResponse::VERSIONS.max),
-    (ApiKey::OffsetFetch, OffsetFetchResponse::VERSIONS.min, OffsetFetchResponse::VERSIONS.max),
-    (ApiKey::FindCoordinator, FindCoordinatorResponse::VERSIONS.min, FindCoordinatorResponse::VERSIONS.max),
-    (ApiKey::JoinGroup, JoinGroupResponse::VERSIONS.min, JoinGroupResponse::VERSIONS.max),
-    (ApiKey::Heartbeat, HeartbeatResponse::VERSIONS.min, HeartbeatResponse::VERSIONS.max),
-    (ApiKey::LeaveGroup, LeaveGroupResponse::VERSIONS.min, LeaveGroupResponse::VERSIONS.max),
-    (ApiKey::SyncGroup, SyncGroupResponse::VERSIONS.min, SyncGroupResponse::VERSIONS.max),
-    (ApiKey::SaslHandshake, SaslHandshakeResponse::VERSIONS.min, SaslHandshakeResponse::VERSIONS.max),
-    (ApiKey::ApiVersions, ApiVersionsResponse::VERSIONS.min, ApiVersionsResponse::VERSIONS.max),
-    (ApiKey::CreateTopics, CreateTopicsResponse::VERSIONS.min, CreateTopicsResponse::VERSIONS.max),
-    (ApiKey::DeleteTopics, DeleteTopicsResponse::VERSIONS.min, DeleteTopicsResponse::VERSIONS.max),
-    (ApiKey::InitProducerId, InitProducerIdResponse::VERSIONS.min, InitProducerIdResponse::VERSIONS.max),
-    (ApiKey::AddPartitionsToTxn, AddPartitionsToTxnResponse::VERSIONS.min, AddPartitionsToTxnResponse::VERSIONS.max),
-    (ApiKey::AddOffsetsToTxn, AddOffsetsToTxnResponse::VERSIONS.min, AddOffsetsToTxnResponse::VERSIONS.max),
-    (ApiKey::EndTxn, EndTxnResponse::VERSIONS.min, EndTxnResponse::VERSIONS.max),
-    (ApiKey::TxnOffsetCommit, TxnOffsetCommitResponse::VERSIONS.min, TxnOffsetCommitResponse::VERSIONS.max),
-    (ApiKey::SaslAuthenticate, SaslAuthenticateResponse::VERSIONS.min, SaslAuthenticateResponse::VERSIONS.max),
+    (
+        ApiKey::ListOffsets,
+        ListOffsetsResponse::VERSIONS.min,
+        ListOffsetsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::Metadata,
+        MetadataResponse::VERSIONS.min,
+        MetadataResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::OffsetCommit,
+        OffsetCommitResponse::VERSIONS.min,
+        OffsetCommitResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::OffsetFetch,
+        OffsetFetchResponse::VERSIONS.min,
+        OffsetFetchResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::FindCoordinator,
+        FindCoordinatorResponse::VERSIONS.min,
+        FindCoordinatorResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::JoinGroup,
+        JoinGroupResponse::VERSIONS.min,
+        JoinGroupResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::Heartbeat,
+        HeartbeatResponse::VERSIONS.min,
+        HeartbeatResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::LeaveGroup,
+        LeaveGroupResponse::VERSIONS.min,
+        LeaveGroupResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::SyncGroup,
+        SyncGroupResponse::VERSIONS.min,
+        SyncGroupResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::SaslHandshake,
+        SaslHandshakeResponse::VERSIONS.min,
+        SaslHandshakeResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ApiVersions,
+        ApiVersionsResponse::VERSIONS.min,
+        ApiVersionsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::CreateTopics,
+        CreateTopicsResponse::VERSIONS.min,
+        CreateTopicsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DeleteTopics,
+        DeleteTopicsResponse::VERSIONS.min,
+        DeleteTopicsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::InitProducerId,
+        InitProducerIdResponse::VERSIONS.min,
+        InitProducerIdResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::AddPartitionsToTxn,
+        AddPartitionsToTxnResponse::VERSIONS.min,
+        AddPartitionsToTxnResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::AddOffsetsToTxn,
+        AddOffsetsToTxnResponse::VERSIONS.min,
+        AddOffsetsToTxnResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::EndTxn,
+        EndTxnResponse::VERSIONS.min,
+        EndTxnResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::TxnOffsetCommit,
+        TxnOffsetCommitResponse::VERSIONS.min,
+        TxnOffsetCommitResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::SaslAuthenticate,
+        SaslAuthenticateResponse::VERSIONS.min,
+        SaslAuthenticateResponse::VERSIONS.max,
+    ),
 ];
 
 fn run<R: Decodable>(mut body: Bytes, version: i16) -> Result<(), String> {
@@ -84,12 +164,14 @@ fn encoded<R: Encodable>(version: i16, candidates: Vec<R>) -> Vec<Bytes> {
 
 fn produce(version: i16) -> Vec<Bytes> {
     let partition = |errors: bool| {
-        let p = produce_response::PartitionProduceResponse::default().with_index(0).with_base_offset(7);
+        let p = produce_response::PartitionProduceResponse::default()
+            .with_index(0)
+            .with_base_offset(7);
         if errors {
             p.with_record_errors(vec![produce_response::BatchIndexAndErrorMessage::default()
                 .with_batch_index(1)
                 .with_batch_index_error_message(Some(s("bad")))])
-            .with_error_message(Some(s("oops")))
+                .with_error_message(Some(s("oops")))
         } else {
             p
         }
@@ -166,8 +248,12 @@ fn metadata(version: i16) -> Vec<Bytes> {
     encoded(
         version,
         vec![
-            MetadataResponse::default().with_brokers(vec![broker.clone()]).with_topics(vec![topic]),
-            MetadataResponse::default().with_brokers(vec![broker]).with_topics(vec![plain_topic]),
+            MetadataResponse::default()
+                .with_brokers(vec![broker.clone()])
+                .with_topics(vec![topic]),
+            MetadataResponse::default()
+                .with_brokers(vec![broker])
+                .with_topics(vec![plain_topic]),
         ],
     )
 }
@@ -180,24 +266,32 @@ fn offset_commit(version: i16) -> Vec<Bytes> {
 }
 
 fn offset_fetch(version: i16) -> Vec<Bytes> {
-    let old = OffsetFetchResponse::default().with_topics(vec![offset_fetch_response::OffsetFetchResponseTopic::default()
-        .with_name(TopicName(s("t")))
-        .with_partitions(vec![offset_fetch_response::OffsetFetchResponsePartition::default()
-            .with_committed_offset(3)
-            .with_metadata(Some(s("m")))])]);
-    let new = OffsetFetchResponse::default().with_groups(vec![offset_fetch_response::OffsetFetchResponseGroup::default()
-        .with_group_id(GroupId(s("g")))
-        .with_topics(vec![offset_fetch_response::OffsetFetchResponseTopics::default()
+    let old =
+        OffsetFetchResponse::default().with_topics(vec![offset_fetch_response::OffsetFetchResponseTopic::default()
             .with_name(TopicName(s("t")))
-            .with_partitions(vec![offset_fetch_response::OffsetFetchResponsePartitions::default()
+            .with_partitions(vec![offset_fetch_response::OffsetFetchResponsePartition::default()
                 .with_committed_offset(3)
-                .with_metadata(Some(s("m")))])])]);
+                .with_metadata(Some(s("m")))])]);
+    let new =
+        OffsetFetchResponse::default().with_groups(vec![offset_fetch_response::OffsetFetchResponseGroup::default()
+            .with_group_id(GroupId(s("g")))
+            .with_topics(vec![offset_fetch_response::OffsetFetchResponseTopics::default()
+                .with_name(TopicName(s("t")))
+                .with_partitions(vec![
+                    offset_fetch_response::OffsetFetchResponsePartitions::default()
+                        .with_committed_offset(3)
+                        .with_metadata(Some(s("m"))),
+                ])])]);
     // v10 names topics by id (the nil id here).
-    let newest = OffsetFetchResponse::default().with_groups(vec![offset_fetch_response::OffsetFetchResponseGroup::default()
-        .with_group_id(GroupId(s("g")))
-        .with_topics(vec![offset_fetch_response::OffsetFetchResponseTopics::default().with_partitions(vec![
-            offset_fetch_response::OffsetFetchResponsePartitions::default().with_committed_offset(3).with_metadata(Some(s("m"))),
-        ])])]);
+    let newest =
+        OffsetFetchResponse::default().with_groups(vec![offset_fetch_response::OffsetFetchResponseGroup::default()
+            .with_group_id(GroupId(s("g")))
+            .with_topics(vec![offset_fetch_response::OffsetFetchResponseTopics::default()
+                .with_partitions(vec![
+                    offset_fetch_response::OffsetFetchResponsePartitions::default()
+                        .with_committed_offset(3)
+                        .with_metadata(Some(s("m"))),
+                ])])]);
     encoded(version, vec![old, new, newest])
 }
 
@@ -205,12 +299,17 @@ fn find_coordinator(version: i16) -> Vec<Bytes> {
     encoded(
         version,
         vec![
-            FindCoordinatorResponse::default().with_coordinators(vec![find_coordinator_response::Coordinator::default()
-                .with_key(s("g"))
+            FindCoordinatorResponse::default().with_coordinators(vec![
+                find_coordinator_response::Coordinator::default()
+                    .with_key(s("g"))
+                    .with_node_id(BrokerId(1))
+                    .with_host(s("h"))
+                    .with_port(9092),
+            ]),
+            FindCoordinatorResponse::default()
                 .with_node_id(BrokerId(1))
                 .with_host(s("h"))
-                .with_port(9092)]),
-            FindCoordinatorResponse::default().with_node_id(BrokerId(1)).with_host(s("h")).with_port(9092),
+                .with_port(9092),
         ],
     )
 }
@@ -245,8 +344,12 @@ fn sync_group(version: i16) -> Vec<Bytes> {
 
 fn api_versions(version: i16) -> Vec<Bytes> {
     let keys = vec![
-        api_versions_response::ApiVersion::default().with_api_key(0).with_max_version(12),
-        api_versions_response::ApiVersion::default().with_api_key(18).with_max_version(4),
+        api_versions_response::ApiVersion::default()
+            .with_api_key(0)
+            .with_max_version(12),
+        api_versions_response::ApiVersion::default()
+            .with_api_key(18)
+            .with_max_version(4),
     ];
     encoded(
         version,
@@ -273,7 +376,9 @@ fn create_topics(version: i16) -> Vec<Bytes> {
         version,
         vec![
             CreateTopicsResponse::default().with_topics(vec![topic.clone().with_configs(Some(vec![
-                create_topics_response::CreatableTopicConfigs::default().with_name(s("k")).with_value(Some(s("v"))),
+                create_topics_response::CreatableTopicConfigs::default()
+                    .with_name(s("k"))
+                    .with_value(Some(s("v"))),
             ]))]),
             CreateTopicsResponse::default().with_topics(vec![topic]),
         ],
@@ -294,7 +399,9 @@ fn delete_topics(version: i16) -> Vec<Bytes> {
 fn add_partitions_to_txn(version: i16) -> Vec<Bytes> {
     let topic = add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::default()
         .with_name(TopicName(s("t")))
-        .with_results_by_partition(vec![add_partitions_to_txn_response::AddPartitionsToTxnPartitionResult::default()]);
+        .with_results_by_partition(vec![
+            add_partitions_to_txn_response::AddPartitionsToTxnPartitionResult::default(),
+        ]);
     encoded(
         version,
         vec![
@@ -311,8 +418,13 @@ fn add_partitions_to_txn(version: i16) -> Vec<Bytes> {
 fn txn_offset_commit(version: i16) -> Vec<Bytes> {
     let topic = txn_offset_commit_response::TxnOffsetCommitResponseTopic::default()
         .with_name(TopicName(s("t")))
-        .with_partitions(vec![txn_offset_commit_response::TxnOffsetCommitResponsePartition::default()]);
-    encoded(version, vec![TxnOffsetCommitResponse::default().with_topics(vec![topic])])
+        .with_partitions(vec![
+            txn_offset_commit_response::TxnOffsetCommitResponsePartition::default(),
+        ]);
+    encoded(
+        version,
+        vec![TxnOffsetCommitResponse::default().with_topics(vec![topic])],
+    )
 }
 
 /// Valid sample bodies of `api` at `version` (possibly none for an odd version).
@@ -330,21 +442,26 @@ pub fn samples(api: ApiKey, version: i16) -> Vec<Bytes> {
         ApiKey::LeaveGroup => encoded(
             version,
             vec![
-                LeaveGroupResponse::default()
-                    .with_members(vec![leave_group_response::MemberResponse::default().with_member_id(s("m"))]),
+                LeaveGroupResponse::default().with_members(vec![
+                    leave_group_response::MemberResponse::default().with_member_id(s("m"))
+                ]),
                 LeaveGroupResponse::default(),
             ],
         ),
         ApiKey::SyncGroup => sync_group(version),
-        ApiKey::SaslHandshake => {
-            encoded(version, vec![SaslHandshakeResponse::default().with_mechanisms(vec![s("PLAIN"), s("SCRAM-SHA-256")])])
-        }
+        ApiKey::SaslHandshake => encoded(
+            version,
+            vec![SaslHandshakeResponse::default().with_mechanisms(vec![s("PLAIN"), s("SCRAM-SHA-256")])],
+        ),
         ApiKey::ApiVersions => api_versions(version),
         ApiKey::CreateTopics => create_topics(version),
         ApiKey::DeleteTopics => delete_topics(version),
-        ApiKey::InitProducerId => {
-            encoded(version, vec![InitProducerIdResponse::default().with_producer_id(ProducerId(9)).with_producer_epoch(1)])
-        }
+        ApiKey::InitProducerId => encoded(
+            version,
+            vec![InitProducerIdResponse::default()
+                .with_producer_id(ProducerId(9))
+                .with_producer_epoch(1)],
+        ),
         ApiKey::AddPartitionsToTxn => add_partitions_to_txn(version),
         ApiKey::AddOffsetsToTxn => encoded(version, vec![AddOffsetsToTxnResponse::default()]),
         ApiKey::EndTxn => encoded(version, vec![EndTxnResponse::default()]),
@@ -380,6 +497,10 @@ pub fn split_fuzz_input(data: &[u8]) -> Option<(ApiKey, i16, Bytes)> {
         .find(|(k, _, _)| *k as i16 == key)
         .unwrap_or(&APIS[key.unsigned_abs() as usize % APIS.len()]);
     let v = i16::from_be_bytes([data[2], data[3]]);
-    let version = if (min..=max).contains(&v) { v } else { min + (v.unsigned_abs() as i16 % (max - min + 1)) };
+    let version = if (min..=max).contains(&v) {
+        v
+    } else {
+        min + (v.unsigned_abs() as i16 % (max - min + 1))
+    };
     Some((api, version, Bytes::copy_from_slice(&data[4..])))
 }

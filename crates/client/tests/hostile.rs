@@ -5,7 +5,10 @@
 //! process's peak RSS (VmHWM) less than 64 MB above where the tests started.
 //! This is the one place a fake server is right: no real broker misbehaves on purpose.
 
-use std::sync::{mpsc, Arc, OnceLock};
+#[allow(dead_code)] // only the producer helper is used here
+mod common;
+
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
@@ -16,7 +19,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::Encodable;
 use nkafka_client::config::{parse_bootstrap, ClientConfig, HostPort, ProducerConfig};
 use nkafka_client::conn::{ConnStats, ConnectOptions, Connection};
-use nkafka_client::producer::{BatchReport, Producer, Record};
+use nkafka_client::producer::Record;
 use nkafka_client::protocol::frame::response_header_version;
 use nkafka_client::{Error, Kind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -404,23 +407,7 @@ async fn produce_to_a_hostile_broker_reports_the_connection_cause() {
     let addr = fake_broker(move |_, _| Reply::Raw(b.clone())).await;
     let mut cfg = ProducerConfig::new(config(&addr));
     cfg.max_block = Duration::from_millis(2000);
-    let (tx, rx) = mpsc::channel::<BatchReport>();
-    let slot: Arc<std::sync::Mutex<Option<std::sync::Weak<Producer>>>> = Arc::default();
-    let s2 = slot.clone();
-    let p = Arc::new(
-        Producer::new(
-            cfg,
-            Box::new(move || {
-                if let Some(p) = s2.lock().unwrap().as_ref().and_then(|w| w.upgrade()) {
-                    for r in p.take_reports() {
-                        let _ = tx.send(r);
-                    }
-                }
-            }),
-        )
-        .unwrap(),
-    );
-    *slot.lock().unwrap() = Some(Arc::downgrade(&p));
+    let (p, rx) = common::producer_with_reports(cfg);
     let id = p.topic_id("hostile").unwrap();
     let started = Instant::now();
     p.produce(

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nkafka_client::config::{OffsetReset, ProducerConfig};
@@ -34,24 +34,7 @@ fn assert_internal(e: &Error, task: &str) {
 
 /// A producer whose reports are taken as soon as they are ready.
 fn producer(cfg: ProducerConfig) -> (Arc<Producer>, std::sync::mpsc::Receiver<BatchReport>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let slot: Arc<StdMutex<Option<Weak<Producer>>>> = Arc::default();
-    let s2 = slot.clone();
-    let p = Arc::new(
-        Producer::new(
-            cfg,
-            Box::new(move || {
-                if let Some(p) = s2.lock().unwrap().as_ref().and_then(|w| w.upgrade()) {
-                    for r in p.take_reports() {
-                        let _ = tx.send(r);
-                    }
-                }
-            }),
-        )
-        .unwrap(),
-    );
-    *slot.lock().unwrap() = Some(Arc::downgrade(&p));
-    (p, rx)
+    common::producer_with_reports(cfg)
 }
 
 fn record(i: usize) -> (String, String) {

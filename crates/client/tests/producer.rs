@@ -13,24 +13,7 @@ use nkafka_client::protocol::record_batch::Header;
 
 /// A producer whose reports are taken as soon as they are ready and sent to a channel.
 fn producer(cfg: ProducerConfig) -> (Arc<Producer>, mpsc::Receiver<BatchReport>) {
-    let (tx, rx) = mpsc::channel();
-    let slot: Arc<std::sync::Mutex<Option<std::sync::Weak<Producer>>>> = Arc::default();
-    let s2 = slot.clone();
-    let p = Arc::new(
-        Producer::new(
-            cfg,
-            Box::new(move || {
-                if let Some(p) = s2.lock().unwrap().as_ref().and_then(|w| w.upgrade()) {
-                    for r in p.take_reports() {
-                        let _ = tx.send(r);
-                    }
-                }
-            }),
-        )
-        .unwrap(),
-    );
-    *slot.lock().unwrap() = Some(Arc::downgrade(&p));
-    (p, rx)
+    common::producer_with_reports(cfg)
 }
 
 async fn create(topic: &str, partitions: i32) {

@@ -109,3 +109,34 @@ pub fn secure() -> &'static serde_json::Value {
         serde_json::from_str(&text).expect("start secure --json prints JSON")
     })
 }
+
+/// A producer whose delivery reports arrive on a channel (the report callback only wakes
+/// the test; it takes the reports itself, as the binding does).
+#[allow(dead_code)] // not every test file produces
+pub fn producer_with_reports(
+    cfg: nkafka_client::config::ProducerConfig,
+) -> (
+    std::sync::Arc<nkafka_client::producer::Producer>,
+    std::sync::mpsc::Receiver<nkafka_client::producer::BatchReport>,
+) {
+    use nkafka_client::producer::Producer;
+    use std::sync::{Arc, Mutex, Weak};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slot: Arc<Mutex<Option<Weak<Producer>>>> = Arc::default();
+    let s2 = slot.clone();
+    let p = Arc::new(
+        Producer::new(
+            cfg,
+            Box::new(move || {
+                if let Some(p) = s2.lock().unwrap().as_ref().and_then(|w| w.upgrade()) {
+                    for r in p.take_reports() {
+                        let _ = tx.send(r);
+                    }
+                }
+            }),
+        )
+        .unwrap(),
+    );
+    *slot.lock().unwrap() = Some(Arc::downgrade(&p));
+    (p, rx)
+}

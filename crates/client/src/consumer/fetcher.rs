@@ -51,6 +51,11 @@ pub(crate) async fn run(shared: Arc<Shared>, broker: i32) {
         match fetch_once(&shared, broker, &wanted, max_wait).await {
             Ok(()) => failures = 0,
             Err(e) => {
+                // Closing the consumer closes the connections under in-flight fetches:
+                // that is the end of the loop, not a failure to report.
+                if shared.closed.load(Ordering::Acquire) {
+                    return;
+                }
                 tracing::warn!(client = shared.cfg.client.log_id, broker, attempt = failures, cause = %e, "fetch failed; retrying after the backoff");
                 shared.state.lock().fetch_failed(&wanted, &e);
                 shared.metadata_wanted.store(true, Ordering::Release);

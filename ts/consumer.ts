@@ -622,9 +622,10 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
         if ((this.lastCommitted.get(k) ?? -1) < o.offset) this.lastCommitted.set(k, o.offset)
       }
     }
+    // Commits run one after another; each runs whatever the previous one's outcome
+    // (`then(run, run)`), and its own outcome goes to its caller.
     const next = this.committing.then(run, run)
-    // Only the queue of commits ignores the outcome: the caller of this commit gets it.
-    this.committing = next.catch(() => {})
+    this.committing = next
     return next
   }
 

@@ -214,12 +214,22 @@ export class Producer {
     const partitions = this.partitioner !== undefined ? await this.partitionCount(topicId) : 0
     const id = this.nextSendId++
     if (this.nextSendId >= 2 ** 30) this.nextSendId = 1
-    const done = new Promise<RecordMetadata[]>((resolve, reject) => {
-      this.sends.set(id, { topic, results: new Array(messages.length), left: messages.length, resolve, reject })
-    })
-    // The promise may settle (an error report) while we still wait for buffer space
-    // below, before the caller holds it: mark it handled so Node does not warn.
-    done.catch(() => {})
+    // Reports can settle this send while the loop below still waits for buffer space. The
+    // promise is made only once every message is handed over, so an early outcome is kept
+    // here until then (a promise rejected before anyone holds it would be "unhandled").
+    const early: { value?: RecordMetadata[]; error?: KafkaError } = {}
+    const entry: PendingSend = {
+      topic,
+      results: new Array(messages.length),
+      left: messages.length,
+      resolve: (value) => {
+        early.value = value
+      },
+      reject: (error) => {
+        early.error = error
+      },
+    }
+    this.sends.set(id, entry)
     const deadline = Date.now() + this.maxBlockMs
     try {
       for (let i = 0; i < messages.length; i++) {
@@ -234,7 +244,7 @@ export class Producer {
             if (!(await this.waitForSpace(deadline - Date.now()))) {
               throw new KafkaError(
                 `bufferMemory stayed full for maxBlockMs (${this.maxBlockMs} ms); ${i} of ${messages.length} messages were handed over`,
-                { code: 'BUFFER_FULL', topic },
+                { code: 'BUFFER_FULL', topic, cause: early.error },
               )
             }
             this.ensureOpen()
@@ -243,9 +253,16 @@ export class Producer {
       }
     } catch (e) {
       this.sends.delete(id)
+      // A message handed over earlier already failed: the caller learns that too.
+      if (early.error && e instanceof Error && e.cause === undefined) e.cause = early.error
       throw e
     }
-    return done
+    if (early.error) throw early.error
+    if (early.value) return early.value
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      entry.resolve = resolve
+      entry.reject = reject
+    })
   }
 
   /**

@@ -433,7 +433,6 @@ async fn init_producer_id(shared: Arc<Shared>) {
                 // Unreachable cluster or protocol problem: keep trying; records time out
                 // by deliveryTimeoutMs meanwhile.
                 tracing::warn!(client = shared.cfg.client.log_id, attempt, cause = %e, "InitProducerId failed; retrying");
-                let _ = e;
             }
             Err(e) if matches!(e.kind, Kind::Broker(c) if !c.is_retriable()) => {
                 tracing::error!(client = shared.cfg.client.log_id, cause = %e, "InitProducerId failed; the producer is fatally failed");

@@ -240,15 +240,8 @@ pub fn batch_records<'r>(
     max_output: usize,
     scratch: &'r mut Vec<u8>,
 ) -> Result<&'r [u8], DecodeError> {
-    let codec = batch.header.compression()?;
-    if codec == Compression::None {
-        return Ok(batch.records_section());
-    }
-    if batch.header.record_count <= 0 {
-        return Ok(&[]);
-    }
-    let end = decompress_at(codec, batch.records_section(), max_output, scratch, 0)?;
-    Ok(&scratch[..end])
+    // One batch on its own is a fresh budget's first batch: bounded by `max_output` alone.
+    batch_records_within(batch, &mut InflateBudget::new(max_output, max_output), scratch)
 }
 
 /// How much one fetch response's compressed batches may inflate to, in total.

@@ -17,6 +17,8 @@ export declare class BindingAdmin {
    * timestamp in ms.
    */
   listOffsets(topic: string, spec: string | number): Promise<BindingOffsetsResult>
+  /** Runs an admin operation: `op` names it, `args` and the reply's `json` are JSON. */
+  call(op: string, args: string): Promise<BindingAdminReply>
   /** Closes connections. */
   close(): void
 }
@@ -118,6 +120,12 @@ export declare class BindingProducer {
   waitForPartitions(topicId: number): Promise<BindingPartitionCount>
   /** Counters. */
   stats(): BindingProducerStats
+}
+
+/** The reply of `call`: the result as JSON, or the error that failed the whole call. */
+export interface BindingAdminReply {
+  json?: string
+  error?: BindingError
 }
 
 /** A partition to assign, optionally with a start offset. */

@@ -5,6 +5,9 @@
 
 export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
+export type { GroupListing, GroupOverview, GroupType, ListGroupsOptions } from './admin/groups'
+export type { ItemResult } from './admin/results'
+export { AdminItemsError, throwIfFailed } from './admin/results'
 export type {
   ClientConfig,
   OAuthBearerProvider,

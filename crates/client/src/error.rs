@@ -211,3 +211,19 @@ impl From<nkafka_protocol::EncodeError> for Error {
 
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error as data, in the shape the JS layer reads (`code`, `message`, `retriable`,
+/// `broker`, `topic`, `partition`): admin results carry one per failed item.
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Error", 6)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("retriable", &self.retriable())?;
+        st.serialize_field("broker", &self.broker.as_deref())?;
+        st.serialize_field("topic", &self.topic.as_deref())?;
+        st.serialize_field("partition", &self.partition)?;
+        st.end()
+    }
+}

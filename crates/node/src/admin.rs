@@ -1,5 +1,9 @@
 //! `BindingAdmin`: cluster description and topic management. Async results come back as
 //! data (`{ value, error }`); the TS layer throws `KafkaError`.
+//!
+//! Most operations cross as JSON through one method, `call(op, args)`: the arguments and
+//! results are serde types of `nkafka_client::admin`, so an operation needs no binding code
+//! beyond its line in [`dispatch`], and `ts/admin/` gives it its TypeScript types.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +85,34 @@ pub struct BindingPartitionOffset {
 pub struct BindingOffsetsResult {
     pub offsets: Vec<BindingPartitionOffset>,
     pub error: Option<BindingError>,
+}
+
+/// The reply of `call`: the result as JSON, or the error that failed the whole call.
+#[napi(object)]
+pub struct BindingAdminReply {
+    pub json: Option<String>,
+    pub error: Option<BindingError>,
+}
+
+/// Runs the operation `op` with JSON `args`, returning its result as JSON.
+async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<String> {
+    match op {
+        // groups
+        "listGroups" => reply(a.list_groups(&parse(op, args)?).await?),
+        _ => Err(nkafka_client::Error::argument(
+            "admin operation",
+            format!("`{op}` is not one this binding knows"),
+        )),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(op: &str, args: &str) -> nkafka_client::Result<T> {
+    serde_json::from_str(args).map_err(|e| nkafka_client::Error::argument(op, format!("arguments: {e}")))
+}
+
+fn reply<T: serde::Serialize>(v: T) -> nkafka_client::Result<String> {
+    serde_json::to_string(&v)
+        .map_err(|e| nkafka_client::Error::new(nkafka_client::Kind::Internal, format!("encoding a result: {e}")))
 }
 
 /// The native half of `Admin`.
@@ -221,6 +253,24 @@ impl BindingAdmin {
                 },
                 Err(e) => BindingOffsetsResult {
                     offsets: Vec::new(),
+                    error: Some(BindingError::from(&e)),
+                },
+            })
+        })
+    }
+
+    /// Runs an admin operation: `op` names it, `args` and the reply's `json` are JSON.
+    #[napi(catch_unwind, ts_return_type = "Promise<BindingAdminReply>")]
+    pub fn call<'e>(&self, env: &'e Env, op: String, args: String) -> napi::Result<PromiseRaw<'e, BindingAdminReply>> {
+        let a = self.inner.clone();
+        env.spawn_future(async move {
+            Ok(match dispatch(&a, &op, &args).await {
+                Ok(json) => BindingAdminReply {
+                    json: Some(json),
+                    error: None,
+                },
+                Err(e) => BindingAdminReply {
+                    json: None,
                     error: Some(BindingError::from(&e)),
                 },
             })

@@ -1,4 +1,4 @@
-//! Admin operations: cluster description, topic listing, creation and deletion.
+//! Topics: metadata, creation, deletion, offsets.
 //! In KRaft clusters any broker accepts CreateTopics/DeleteTopics and forwards them to the
 //! controller, so requests go to any live broker, as the Java AdminClient does.
 
@@ -13,8 +13,8 @@ use kafka_protocol::protocol::StrBytes;
 use nkafka_protocol::error::ErrorCode;
 use tokio::time::Instant;
 
-use crate::cluster::{validate_topic_name, Cluster, Metadata};
-use crate::config::ClientConfig;
+use super::{timeout_ms, to_error, Admin, Target};
+use crate::cluster::{validate_topic_name, Metadata};
 use crate::error::{Error, Result};
 use crate::offsets::{self, OffsetSpec, PartitionOffset};
 
@@ -40,29 +40,7 @@ pub struct TopicResult {
     pub error: Option<Error>,
 }
 
-/// An admin client.
-pub struct Admin {
-    cluster: Arc<Cluster>,
-}
-
 impl Admin {
-    /// An admin client for the cluster in `cfg`.
-    pub fn new(cfg: ClientConfig) -> Result<Admin> {
-        cfg.validate()?;
-        Ok(Admin {
-            cluster: Cluster::new(cfg, 16),
-        })
-    }
-
-    fn deadline(&self) -> Instant {
-        Instant::now() + self.cluster.config().request_timeout
-    }
-
-    /// Brokers, controller and cluster id (a full metadata request).
-    pub async fn describe_cluster(&self) -> Result<Arc<Metadata>> {
-        self.cluster.refresh(None, false).await
-    }
-
     /// Metadata for the named topics (all topics when `None`), without auto-creation.
     pub async fn metadata(&self, topics: Option<&[String]>) -> Result<Arc<Metadata>> {
         if let Some(ts) = topics {
@@ -70,7 +48,7 @@ impl Admin {
                 validate_topic_name(t)?;
             }
         }
-        self.cluster.refresh(topics, false).await
+        self.cluster().refresh(topics, false).await
     }
 
     /// Creates topics; waits up to `timeout` for the controller. With `wait_for_leaders`,
@@ -97,10 +75,8 @@ impl Admin {
                 ));
             }
         }
-        let conn = self.cluster.any_connection(self.deadline()).await?;
-        let version = conn.versions().pick_for::<CreateTopicsRequest>(ApiKey::CreateTopics)?;
         let req = CreateTopicsRequest::default()
-            .with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32)
+            .with_timeout_ms(timeout_ms(timeout))
             .with_validate_only(validate_only)
             .with_topics(
                 topics
@@ -123,13 +99,12 @@ impl Admin {
                     })
                     .collect(),
             );
-        let resp: CreateTopicsResponse = conn
-            .call(
-                ApiKey::CreateTopics,
-                &req,
-                version,
-                timeout + self.cluster.config().request_timeout,
-            )
+        // The broker itself waits up to `timeout` for the controller.
+        let deadline = Instant::now() + timeout + self.cluster().config().request_timeout;
+        let (_, resp): (_, CreateTopicsResponse) = self
+            .retry_until("CreateTopics", deadline, |d| {
+                self.send(&Target::Any, ApiKey::CreateTopics, d, |_| Ok(req.clone()))
+            })
             .await?;
         Ok(resp
             .topics
@@ -146,34 +121,32 @@ impl Admin {
         for n in names {
             validate_topic_name(n)?;
         }
-        let conn = self.cluster.any_connection(self.deadline()).await?;
-        let version = conn.versions().pick_for::<DeleteTopicsRequest>(ApiKey::DeleteTopics)?;
-        let mut req = DeleteTopicsRequest::default().with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32);
-        if version >= 6 {
-            req = req.with_topics(
-                names
-                    .iter()
-                    .map(|n| {
-                        kafka_protocol::messages::delete_topics_request::DeleteTopicState::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
-                    })
-                    .collect(),
-            );
-        } else {
-            req = req.with_topic_names(
-                names
-                    .iter()
-                    .map(|n| TopicName(StrBytes::from_string(n.clone())))
-                    .collect(),
-            );
-        }
-        let resp: DeleteTopicsResponse = conn
-            .call(
-                ApiKey::DeleteTopics,
-                &req,
-                version,
-                timeout + self.cluster.config().request_timeout,
-            )
+        let build = |version: i16| {
+            let req = DeleteTopicsRequest::default().with_timeout_ms(timeout_ms(timeout));
+            Ok(if version >= 6 {
+                req.with_topics(
+                    names
+                        .iter()
+                        .map(|n| {
+                            kafka_protocol::messages::delete_topics_request::DeleteTopicState::default()
+                                .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                        })
+                        .collect(),
+                )
+            } else {
+                req.with_topic_names(
+                    names
+                        .iter()
+                        .map(|n| TopicName(StrBytes::from_string(n.clone())))
+                        .collect(),
+                )
+            })
+        };
+        let deadline = Instant::now() + timeout + self.cluster().config().request_timeout;
+        let (_, resp): (_, DeleteTopicsResponse) = self
+            .retry_until("DeleteTopics", deadline, |d| {
+                self.send(&Target::Any, ApiKey::DeleteTopics, d, build)
+            })
             .await?;
         Ok(resp
             .responses
@@ -189,7 +162,7 @@ impl Admin {
     pub async fn wait_for_leaders(&self, topics: &[String], timeout: Duration) -> Result<Arc<Metadata>> {
         let deadline = Instant::now() + timeout;
         loop {
-            let meta = self.cluster.refresh(Some(topics), false).await?;
+            let meta = self.cluster().refresh(Some(topics), false).await?;
             let ready = topics.iter().all(|t| {
                 meta.topics.get(t).is_some_and(|tm| {
                     tm.error.is_ok() && !tm.partitions.is_empty() && tm.partitions.iter().all(|p| p.leader >= 0)
@@ -214,7 +187,7 @@ impl Admin {
     /// Earliest, latest or by-timestamp offsets of every partition of `topic`.
     pub async fn list_offsets(&self, topic: &str, spec: OffsetSpec) -> Result<Vec<PartitionOffset>> {
         validate_topic_name(topic)?;
-        let meta = self.cluster.refresh(Some(&[topic.to_string()]), false).await?;
+        let meta = self.cluster().refresh(Some(&[topic.to_string()]), false).await?;
         let partitions: Vec<i32> = meta
             .topics
             .get(topic)
@@ -228,14 +201,4 @@ impl Admin {
         }
         offsets::list_offsets(&self.cluster, topic, &partitions, spec, false).await
     }
-
-    /// Closes connections.
-    pub fn close(&self) {
-        self.cluster.close();
-    }
-}
-
-fn to_error(code: i16, message: Option<&str>) -> Option<Error> {
-    let code = ErrorCode(code);
-    (!code.is_ok()).then(|| Error::broker(code, message))
 }

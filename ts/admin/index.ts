@@ -1,8 +1,9 @@
-import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../native/binding'
-import { type ClientConfig, describe, toBindingClientConfig } from './config'
-import { invalidArgument, KafkaError } from './errors'
-import { type ClientLog, clientLog } from './logger'
-import { native } from './native'
+import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../../native/binding'
+import { type ClientConfig, describe, toBindingClientConfig } from '../config'
+import { invalidArgument, KafkaError } from '../errors'
+import { type ClientLog, clientLog } from '../logger'
+import { native } from '../native'
+import { type GroupListing, type ListGroupsOptions, listGroups } from './groups'
 
 /** A topic to create. */
 export interface NewTopic {
@@ -163,6 +164,14 @@ export class Admin {
     const r = await this.binding.listOffsets(topic, spec)
     if (r.error) throw KafkaError.fromBinding(r.error)
     return r.offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.offset), timestamp: o.timestamp }))
+  }
+
+  // ---- groups (ts/admin/groups.ts) ----
+
+  /** Every group of the cluster, optionally filtered by state and type (asks every broker). */
+  async listGroups(options: ListGroupsOptions = {}): Promise<GroupListing> {
+    this.ensureOpen()
+    return listGroups(this.binding, options)
   }
 
   /** Closes connections; later calls throw CLIENT_CLOSED. */

@@ -166,6 +166,16 @@ export class Admin {
     return r.offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.offset), timestamp: o.timestamp }))
   }
 
+  // ---- topics, partitions, records, offsets (ts/admin/topics.ts) ----
+
+  // ---- configs (ts/admin/configs.ts) ----
+
+  // ---- cluster: log dirs, reassignments, elections (ts/admin/cluster.ts) ----
+
+  // ---- ACLs and SCRAM users (ts/admin/acls.ts) ----
+
+  // ---- quotas (ts/admin/quotas.ts) ----
+
   // ---- groups (ts/admin/groups.ts) ----
 
   /** Every group of the cluster, optionally filtered by state and type (asks every broker). */

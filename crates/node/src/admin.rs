@@ -97,6 +97,11 @@ pub struct BindingAdminReply {
 /// Runs the operation `op` with JSON `args`, returning its result as JSON.
 async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<String> {
     match op {
+        // topics
+        // configs
+        // cluster
+        // acls and SCRAM users
+        // quotas
         // groups
         "listGroups" => reply(a.list_groups(&parse(op, args)?).await?),
         _ => Err(nkafka_client::Error::argument(

@@ -84,15 +84,16 @@ export declare class BindingProducer {
   produceWithHeaders(topicId: number, partition: number, key: Uint8Array | string | null | undefined, value: Uint8Array | string | null | undefined, timestamp: number, token: number, headers: Array<Uint8Array | string | null | undefined>): void
   /**
    * Takes every report ready so far (frees their buffer memory). With `withRecords`,
-   * each report's encoded records are at `recordsOffset..+recordsLength` of the buffer
-   * the next `takeRecords()` returns.
+   * each report's records are at rows `firstRow..+count` of the index the next
+   * `takeRecords()` returns.
    */
   takeReports(): Array<BindingReport>
   /**
-   * The encoded records of the reports the last `takeReports()` returned, in one
-   * JS-owned Buffer (one copy, no finalizer: plain garbage for V8 to collect).
+   * The records of the reports the last `takeReports()` returned, indexed by the one
+   * record reader, in the shape of [`crate::rows`]: each report's records start at its
+   * `firstRow`.
    */
-  takeRecords(): Buffer
+  takeRecords(): ArrayBuffer
   /** Keeps the Node process alive (true) while records are pending, or lets it exit. */
   setRef(keepAlive: boolean): void
   /**
@@ -401,11 +402,10 @@ export interface BindingReport {
   baseTimestamp: number
   count: number
   /**
-   * Where this batch's encoded records (RecordBatch v2 records section) are in the
-   * buffer `takeRecords()` returns (producers built with `withRecords` only).
+   * Row of this batch's first record in the index `takeRecords()` returns (producers
+   * built with `withRecords` only).
    */
-  recordsOffset: number
-  recordsLength: number
+  firstRow: number
   /** Per-record tokens, when any record carried one. */
   tokens?: Array<number>
   /** Per-record timestamps, alongside tokens. */

@@ -2,7 +2,7 @@ import type { BindingConsumer, BindingConsumerConfig } from '../native/binding'
 import { CLIENT_KEYS, type ClientConfig, checkKeys, describe, toBindingClientConfig } from './config'
 import { invalidArgument, invalidConfig, KafkaError } from './errors'
 import { type ClientLog, clientLog } from './logger'
-import { type BatchInfo, type Deserializer, deserializers, Message, PollView } from './message'
+import { type BatchInfo, type Deserializer, deserializers, Message, RecordRows } from './message'
 import { native } from './native'
 
 /** Consumer settings. Defaults follow the Java client 4.x unless noted. */
@@ -643,7 +643,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
 
   private batchesOf(r: ReturnType<BindingConsumer['poll']>): Batch<K, V>[] | null {
     if (r.records === 0) return null
-    const view = new PollView(this.binding.takePollBuffer(), r.records)
+    const view = new RecordRows(this.binding.takePollBuffer(), r.records)
     const kd = this.keyDeserializer
     const vd = this.valueDeserializer
     return r.batches.map((b) => {

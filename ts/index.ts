@@ -23,7 +23,7 @@ export { Consumer } from './consumer'
 export type { ClientErrorCode, KafkaErrorFields } from './errors'
 export { KafkaError } from './errors'
 export type { LogConfig, LogFields, Logger, LogLevel, LogNamespace } from './logger'
-export type { Deserializer } from './message'
+export type { Deserializer, Header } from './message'
 export { deserializers, Message } from './message'
 export type {
   ClusterInfo,
@@ -37,6 +37,5 @@ export type {
   Value,
 } from './producer'
 export { Producer } from './producer'
-export type { Header } from './records'
 export type { Persisted } from './report'
 export { DeliveryReport } from './report'

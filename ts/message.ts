@@ -1,11 +1,16 @@
 /**
- * Messages of a poll, built lazily: one poll gives one ArrayBuffer holding a Float64 index
- * (8 numbers per record) and the records' bytes; a message object is a row number into it,
- * and key, value and headers are views into the bytes, made only when read.
+ * Records from Rust, read lazily. Polls and delivery reports hand JS the same shape (see
+ * crates/node/src/rows.rs): one ArrayBuffer holding a Float64 index, 8 numbers per record
+ * (offset, timestamp, key start, key length, value start, value length, headers start,
+ * header count), then the records' bytes. Rust's one record reader built the index;
+ * {@link RecordRows} is the one JS view of it: a record is a row number, and key, value
+ * and headers are views into the bytes, made only when read.
  */
-import type { Header } from './records'
 
-/** Numbers per record in the index (see crates/node/src/consumer.rs). */
+/** A record header: Kafka allows duplicate keys and null values, so it is a list. */
+export type Header = [key: string, value: Buffer | null]
+
+/** Numbers per record in the index. */
 const F = 8
 
 /** Turns raw bytes into a key or value. */
@@ -19,13 +24,68 @@ export const deserializers = {
   json: ((data: Buffer) => JSON.parse(data.toString('utf8'))) as Deserializer<unknown>,
 }
 
-/** @internal One poll's index and bytes. */
-export class PollView {
-  readonly index: Float64Array
-  readonly data: Buffer
+/** @internal The index and bytes of a poll or of a set of delivery reports. */
+export class RecordRows {
+  private readonly index: Float64Array
+  private readonly data: Buffer
   constructor(buffer: ArrayBuffer, records: number) {
     this.index = new Float64Array(buffer, 0, records * F)
     this.data = Buffer.from(buffer, records * F * 8)
+  }
+
+  /** Offset; -1 when unknown (a failed or acks=0 delivery). */
+  offset(row: number): number {
+    return this.index[row * F] as number
+  }
+
+  /** ms since the epoch: CreateTime, or LogAppendTime when the topic uses it. */
+  timestamp(row: number): number {
+    return this.index[row * F + 1] as number
+  }
+
+  key(row: number): Buffer | null {
+    return this.bytes(row * F + 2)
+  }
+
+  value(row: number): Buffer | null {
+    return this.bytes(row * F + 4)
+  }
+
+  /** Headers in wire order (Rust checked every length when it built the index). */
+  headers(row: number): Header[] {
+    const count = this.index[row * F + 7] as number
+    if (count === 0) return []
+    const data = this.data
+    let p = this.index[row * F + 6] as number
+    const varint = (): number => {
+      let n = 0
+      let mul = 1
+      for (;;) {
+        const b = data[p++] as number
+        n += (b & 0x7f) * mul
+        if (b < 0x80) break
+        mul *= 128
+      }
+      return n % 2 === 0 ? n / 2 : -(n + 1) / 2
+    }
+    const out: Header[] = []
+    for (let i = 0; i < count; i++) {
+      const klen = varint()
+      const key = data.toString('utf8', p, p + klen)
+      p += klen
+      const vlen = varint()
+      const value = vlen < 0 ? null : data.subarray(p, p + vlen)
+      if (vlen > 0) p += vlen
+      out.push([key, value])
+    }
+    return out
+  }
+
+  private bytes(at: number): Buffer | null {
+    const len = this.index[at + 1] as number
+    if (len < 0) return null
+    const start = this.index[at] as number
+    return this.data.subarray(start, start + len)
   }
 }
 
@@ -37,41 +97,10 @@ export interface BatchInfo {
   logAppendTime: boolean
 }
 
-function bytesAt(view: PollView, start: number, len: number): Buffer | null {
-  return len < 0 ? null : view.data.subarray(start, start + len)
-}
-
-/** Reads `count` headers starting at `pos` (varint-prefixed key and value each). */
-function readHeaders(data: Buffer, pos: number, count: number): Header[] {
-  const out: Header[] = []
-  let p = pos
-  const varint = (): number => {
-    let n = 0
-    let mul = 1
-    for (;;) {
-      const b = data[p++] as number
-      n += (b & 0x7f) * mul
-      if (b < 0x80) break
-      mul *= 128
-    }
-    return n % 2 === 0 ? n / 2 : -(n + 1) / 2
-  }
-  for (let i = 0; i < count; i++) {
-    const klen = varint()
-    const key = data.toString('utf8', p, p + klen)
-    p += klen
-    const vlen = varint()
-    const value = vlen < 0 ? null : data.subarray(p, p + vlen)
-    if (vlen > 0) p += vlen
-    out.push([key, value])
-  }
-  return out
-}
-
 /** A consumed record. Fields are decoded when first read. */
 export class Message<K = Buffer | null, V = Buffer | null> {
   /** @internal */
-  private readonly view: PollView
+  private readonly view: RecordRows
   /** @internal */
   private readonly row: number
   /** @internal */
@@ -82,7 +111,7 @@ export class Message<K = Buffer | null, V = Buffer | null> {
   private readonly valueDeserializer: Deserializer<unknown> | undefined
 
   /** @internal */
-  constructor(view: PollView, row: number, batch: BatchInfo, kd?: Deserializer<unknown>, vd?: Deserializer<unknown>) {
+  constructor(view: RecordRows, row: number, batch: BatchInfo, kd?: Deserializer<unknown>, vd?: Deserializer<unknown>) {
     this.view = view
     this.row = row
     this.batch = batch
@@ -99,17 +128,17 @@ export class Message<K = Buffer | null, V = Buffer | null> {
   }
 
   get offset(): bigint {
-    return BigInt(this.view.index[this.row * F] as number)
+    return BigInt(this.view.offset(this.row))
   }
 
   /** The offset as a number (exact below 2^53), cheaper than `offset`. */
   get offsetNumber(): number {
-    return this.view.index[this.row * F] as number
+    return this.view.offset(this.row)
   }
 
   /** ms since the epoch: CreateTime, or LogAppendTime when the topic uses it. */
   get timestamp(): number {
-    return this.view.index[this.row * F + 1] as number
+    return this.view.timestamp(this.row)
   }
 
   get timestampType(): 'CreateTime' | 'LogAppendTime' {
@@ -123,14 +152,12 @@ export class Message<K = Buffer | null, V = Buffer | null> {
 
   /** The raw key bytes (a view, not a copy). */
   get keyBytes(): Buffer | null {
-    const i = this.row * F
-    return bytesAt(this.view, this.view.index[i + 2] as number, this.view.index[i + 3] as number)
+    return this.view.key(this.row)
   }
 
   /** The raw value bytes (a view, not a copy); null for a tombstone. */
   get valueBytes(): Buffer | null {
-    const i = this.row * F
-    return bytesAt(this.view, this.view.index[i + 4] as number, this.view.index[i + 5] as number)
+    return this.view.value(this.row)
   }
 
   /** The key, through the key deserializer when one is set. */
@@ -147,9 +174,7 @@ export class Message<K = Buffer | null, V = Buffer | null> {
 
   /** Headers in wire order; keys may repeat. */
   get headers(): Header[] {
-    const i = this.row * F
-    const count = this.view.index[i + 7] as number
-    return count === 0 ? [] : readHeaders(this.view.data, this.view.index[i + 6] as number, count)
+    return this.view.headers(this.row)
   }
 
   toJSON(): object {

@@ -2,8 +2,8 @@ import type { BindingProducer, BindingReport } from '../native/binding'
 import { describe, type PartitionerFunction, type ProducerConfig, toBindingProducerConfig } from './config'
 import { invalidArgument, KafkaError } from './errors'
 import { type ClientLog, clientLog } from './logger'
+import { type Header, RecordRows } from './message'
 import { native } from './native'
-import type { Header } from './records'
 import { DeliveryReport, ReportBatch } from './report'
 
 /** What keys, values and header values may be. */
@@ -501,7 +501,12 @@ export class Producer {
   /** Called by the native layer (through one threadsafe-function call) when reports are ready. */
   private drainReports(): void {
     const reports = this.binding.takeReports()
-    const records = this.onDelivery !== undefined ? this.binding.takeRecords() : null
+    let rows: RecordRows | null = null
+    if (this.onDelivery !== undefined) {
+      let n = 0
+      for (const r of reports) n += Math.max(0, r.count)
+      rows = new RecordRows(this.binding.takeRecords(), n)
+    }
     let settled = 0
     for (const r of reports) {
       settled += r.count
@@ -509,7 +514,7 @@ export class Producer {
       if (r.tokens) this.settleSends(topic, r)
       const cb = this.onDelivery
       if (cb !== undefined) {
-        const batch = new ReportBatch(topic, r, records)
+        const batch = new ReportBatch(topic, r, rows)
         const tokens = r.tokens
         for (let i = 0; i < r.count; i++) {
           // Records from send() settle their promise instead.

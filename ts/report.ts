@@ -1,13 +1,13 @@
 import type { BindingReport } from '../native/binding'
 import { KafkaError } from './errors'
-import { type Header, type RecordView, readRecord, recordStarts } from './records'
+import type { Header, RecordRows } from './message'
 
 /** Whether a record is in the log (librdkafka's message status names). */
 export type Persisted = 'persisted' | 'not_persisted' | 'possibly_persisted'
 
 /**
- * One batch's outcome as it came from Rust, shared by the reports of its records. Record
- * positions are found on first access only.
+ * One batch's outcome as it came from Rust, shared by the reports of its records; with
+ * `rows`, its records are rows `firstRow..+count` of that index.
  * @internal
  */
 export class ReportBatch {
@@ -19,10 +19,10 @@ export class ReportBatch {
   readonly count: number
   readonly error: KafkaError | null
   readonly persisted: Persisted
-  readonly records: Buffer | null
-  private starts: Int32Array | null = null
+  readonly rows: RecordRows | null
+  readonly firstRow: number
 
-  constructor(topic: string, r: BindingReport, records: Buffer | null) {
+  constructor(topic: string, r: BindingReport, rows: RecordRows | null) {
     this.topic = topic
     this.partition = r.partition
     this.baseOffset = r.baseOffset
@@ -31,13 +31,8 @@ export class ReportBatch {
     this.count = r.count
     this.error = r.error ? KafkaError.fromBinding(r.error) : null
     this.persisted = r.persisted as Persisted
-    this.records = records ? records.subarray(r.recordsOffset, r.recordsOffset + r.recordsLength) : null
-  }
-
-  record(i: number): RecordView | null {
-    if (!this.records) return null
-    this.starts ??= recordStarts(this.records, this.count)
-    return readRecord(this.records, this.starts[i] as number)
+    this.rows = rows
+    this.firstRow = r.firstRow
   }
 }
 
@@ -50,17 +45,11 @@ export class DeliveryReport {
   private readonly batch: ReportBatch
   /** @internal */
   private readonly index: number
-  private view: RecordView | null | undefined
 
   /** @internal */
   constructor(batch: ReportBatch, index: number) {
     this.batch = batch
     this.index = index
-  }
-
-  private decoded(): RecordView | null {
-    if (this.view === undefined) this.view = this.batch.record(this.index)
-    return this.view
   }
 
   get topic(): string {
@@ -81,8 +70,8 @@ export class DeliveryReport {
   /** Timestamp in ms: LogAppendTime when the topic uses it, else the record's CreateTime. */
   get timestamp(): number {
     if (this.batch.logAppendTime >= 0) return this.batch.logAppendTime
-    const v = this.decoded()
-    return v ? this.batch.baseTimestamp + v.timestampDelta : this.batch.baseTimestamp
+    const rows = this.batch.rows
+    return rows ? rows.timestamp(this.batch.firstRow + this.index) : this.batch.baseTimestamp
   }
 
   /**
@@ -99,15 +88,15 @@ export class DeliveryReport {
   }
 
   get key(): Buffer | null {
-    return this.decoded()?.key ?? null
+    return this.batch.rows?.key(this.batch.firstRow + this.index) ?? null
   }
 
   get value(): Buffer | null {
-    return this.decoded()?.value ?? null
+    return this.batch.rows?.value(this.batch.firstRow + this.index) ?? null
   }
 
   get headers(): Header[] {
-    return this.decoded()?.headers ?? []
+    return this.batch.rows?.headers(this.batch.firstRow + this.index) ?? []
   }
 
   toJSON(): object {

@@ -1,25 +1,20 @@
 //! `BindingConsumer`: records cross to JS in bulk. One `poll` returns the batch descriptors;
-//! `takePollBuffer` then returns one JS-owned ArrayBuffer holding a Float64 index (8 numbers
-//! per record: offset, timestamp, key start, key length, value start, value length, headers
-//! start, header count) followed by the records' bytes. TS builds message objects lazily
-//! from it; no per-record call or object crosses the boundary.
+//! `takePollBuffer` then returns the records in the shape of [`crate::rows`] (an index and
+//! the bytes). TS builds message objects lazily from it; no per-record call or object
+//! crosses the boundary.
 
 use std::cell::RefCell;
-use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Env, FromNapiValue, PromiseRaw, Unknown};
-use napi::sys;
+use napi::bindgen_prelude::{Env, PromiseRaw, Unknown};
 use napi_derive::napi;
 use nkafka_client::consumer::{Consumer, ConsumerEvent, FetchedBatch};
 use nkafka_client::types::{OffsetAndMetadata, TopicPartition};
 
 use crate::config::BindingConsumerConfig;
 use crate::errors::{to_napi, BindingError, Result};
-
-/// Numbers per record in the poll index.
-const INDEX_FIELDS: usize = 8;
+use crate::rows;
 
 /// A partition to assign, optionally with a start offset.
 #[napi(object)]
@@ -227,24 +222,7 @@ impl BindingConsumer {
             _ => (0, 0),
         };
         let data: usize = batches.iter().map(|b| span(b).1 - span(b).0).sum();
-        let index_bytes = rows * INDEX_FIELDS * 8;
-        let total = index_bytes + data;
-        let mut raw: *mut std::ffi::c_void = ptr::null_mut();
-        let mut value: sys::napi_value = ptr::null_mut();
-        // SAFETY: live env; napi_create_arraybuffer gives `total` writable bytes at `raw`.
-        let status = unsafe { sys::napi_create_arraybuffer(env.raw(), total, &mut raw, &mut value) };
-        if status != sys::Status::napi_ok {
-            return Err(napi::Error::new(
-                "INTERNAL".to_string(),
-                format!("cannot allocate a {total}-byte ArrayBuffer"),
-            ));
-        }
-        if total > 0 {
-            // SAFETY: `raw` points to `total` bytes owned by the new ArrayBuffer, which no JS
-            // code can see yet; ArrayBuffer data is 8-byte aligned.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(raw as *mut u8, total) };
-            let (index, area) = bytes.split_at_mut(index_bytes);
-            let mut row = 0usize;
+        rows::array_buffer(env, rows, data, |index, area| {
             let mut base = 0usize;
             for b in &batches {
                 let (from, to) = span(b);
@@ -252,7 +230,7 @@ impl BindingConsumer {
                 // Positions in the batch become positions in `area`.
                 let shift = |pos: u32| (base + pos as usize - from) as f64;
                 for r in &b.records {
-                    let fields = [
+                    index.push([
                         r.offset as f64,
                         r.timestamp as f64,
                         shift(r.key_start),
@@ -261,19 +239,11 @@ impl BindingConsumer {
                         r.value_len as f64,
                         shift(r.headers_start),
                         r.header_count as f64,
-                    ];
-                    for (i, f) in fields.iter().enumerate() {
-                        let at = (row * INDEX_FIELDS + i) * 8;
-                        index[at..at + 8].copy_from_slice(&f.to_le_bytes());
-                    }
-                    row += 1;
+                    ]);
                 }
                 base += to - from;
             }
-        }
-        // SAFETY: value is an ArrayBuffer in this env.
-        unsafe { Unknown::from_napi_value(env.raw(), value) }
-            .map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
+        })
     }
 
     /// Resolves true when records or events are ready, false after the timeout.

@@ -14,6 +14,7 @@ mod errors;
 mod log;
 mod oauth;
 mod producer;
+mod rows;
 
 use napi_derive::napi;
 

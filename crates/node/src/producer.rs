@@ -20,6 +20,7 @@ use nkafka_client::Error;
 
 use crate::config::BindingProducerConfig;
 use crate::errors::{to_napi, BindingError, Result};
+use crate::rows;
 
 /// A JS value taken as-is, inspected with raw napi calls on the fast path.
 pub struct Raw {
@@ -116,10 +117,9 @@ pub struct BindingReport {
     /// Base of the record timestamps.
     pub base_timestamp: f64,
     pub count: i32,
-    /// Where this batch's encoded records (RecordBatch v2 records section) are in the
-    /// buffer `takeRecords()` returns (producers built with `withRecords` only).
-    pub records_offset: f64,
-    pub records_length: f64,
+    /// Row of this batch's first record in the index `takeRecords()` returns (producers
+    /// built with `withRecords` only).
+    pub first_row: u32,
     /// Per-record tokens, when any record carried one.
     pub tokens: Option<Vec<f64>>,
     /// Per-record timestamps, alongside tokens.
@@ -368,14 +368,23 @@ unsafe extern "C" fn drop_fast_state(_env: sys::napi_env, data: *mut std::ffi::c
     drop(unsafe { Box::from_raw(data as *mut FastState) });
 }
 
+/// What `take_records` needs of a reported batch.
+struct StashedBatch {
+    records: bytes::Bytes,
+    count: i32,
+    base_offset: i64,
+    base_timestamp: i64,
+    log_append_time: i64,
+}
+
 /// The native half of `Producer`.
 #[napi]
 pub struct BindingProducer {
     inner: Arc<Producer>,
     notify: Arc<ReportsReady>,
     with_records: bool,
-    /// Records of the last `take_reports`, until `take_records` copies them to JS.
-    records_stash: RefCell<Vec<bytes::Bytes>>,
+    /// Batches of the last `take_reports`, until `take_records` copies them to JS.
+    records_stash: RefCell<Vec<StashedBatch>>,
     key_scratch: RefCell<Vec<u8>>,
     value_scratch: RefCell<Vec<u8>>,
 }
@@ -548,26 +557,29 @@ impl BindingProducer {
     }
 
     /// Takes every report ready so far (frees their buffer memory). With `withRecords`,
-    /// each report's encoded records are at `recordsOffset..+recordsLength` of the buffer
-    /// the next `takeRecords()` returns.
+    /// each report's records are at rows `firstRow..+count` of the index the next
+    /// `takeRecords()` returns.
     #[napi(catch_unwind)]
     pub fn take_reports(&self) -> Vec<BindingReport> {
         let with_records = self.with_records;
         let mut stash = self.records_stash.borrow_mut();
-        let mut offset = 0usize;
+        let mut rows = 0u32;
         self.inner
             .take_reports()
             .into_iter()
             .map(|r| {
                 let has_tokens = !r.tokens.is_empty();
-                let (records_offset, records_length) = if with_records {
-                    let len = r.records.len();
-                    stash.push(r.records.clone());
-                    offset += len;
-                    ((offset - len) as f64, len as f64)
-                } else {
-                    (0.0, 0.0)
-                };
+                let first_row = rows;
+                if with_records {
+                    rows += r.count.max(0) as u32;
+                    stash.push(StashedBatch {
+                        records: r.records.clone(),
+                        count: r.count,
+                        base_offset: r.base_offset,
+                        base_timestamp: r.base_timestamp,
+                        log_append_time: r.log_append_time,
+                    });
+                }
                 BindingReport {
                     topic_id: r.topic,
                     partition: r.partition,
@@ -576,8 +588,7 @@ impl BindingProducer {
                     base_timestamp: r.base_timestamp as f64,
                     count: r.count,
                     timestamps: has_tokens.then(|| record_timestamps(&r)),
-                    records_offset,
-                    records_length,
+                    first_row,
                     tokens: has_tokens.then_some(r.tokens),
                     error: r.error.as_ref().map(BindingError::from),
                     persisted: match r.persisted {
@@ -591,31 +602,55 @@ impl BindingProducer {
             .collect()
     }
 
-    /// The encoded records of the reports the last `takeReports()` returned, in one
-    /// JS-owned Buffer (one copy, no finalizer: plain garbage for V8 to collect).
-    #[napi(catch_unwind, ts_return_type = "Buffer")]
+    /// The records of the reports the last `takeReports()` returned, indexed by the one
+    /// record reader, in the shape of [`crate::rows`]: each report's records start at its
+    /// `firstRow`.
+    #[napi(catch_unwind, ts_return_type = "ArrayBuffer")]
     pub fn take_records(&self, env: Env) -> Result<Unknown<'_>> {
-        let parts = std::mem::take(&mut *self.records_stash.borrow_mut());
-        let total: usize = parts.iter().map(|b| b.len()).sum();
-        let mut data: *mut std::ffi::c_void = ptr::null_mut();
-        let mut value: sys::napi_value = ptr::null_mut();
-        // SAFETY: live env; napi_create_buffer gives `total` writable bytes at `data`.
-        let status = unsafe { sys::napi_create_buffer(env.raw(), total, &mut data, &mut value) };
-        if status != sys::Status::napi_ok {
-            return Err(napi::Error::new(
-                "INTERNAL".to_string(),
-                format!("cannot allocate a {total}-byte Buffer"),
-            ));
-        }
-        let mut at = 0usize;
-        for p in &parts {
-            // SAFETY: the destination has room for `total` = sum of the parts' lengths.
-            unsafe { ptr::copy_nonoverlapping(p.as_ptr(), (data as *mut u8).add(at), p.len()) };
-            at += p.len();
-        }
-        // SAFETY: value is a Buffer in this env.
-        unsafe { Unknown::from_napi_value(env.raw(), value) }
-            .map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
+        let batches = std::mem::take(&mut *self.records_stash.borrow_mut());
+        let log_id = self.inner.config().client.log_id;
+        let rows: usize = batches.iter().map(|b| b.count.max(0) as usize).sum();
+        let data: usize = batches.iter().map(|b| b.records.len()).sum();
+        rows::array_buffer(env, rows, data, |index, area| {
+            let mut base = 0usize;
+            for b in &batches {
+                area[base..base + b.records.len()].copy_from_slice(&b.records);
+                let shift = |pos: u32| (base + pos as usize) as f64;
+                let mut records = Records::new(&b.records, b.count);
+                for _ in 0..b.count.max(0) {
+                    match records.next_index() {
+                        Some(Ok(r)) => index.push([
+                            if b.base_offset < 0 {
+                                -1.0
+                            } else {
+                                (b.base_offset + i64::from(r.offset_delta)) as f64
+                            },
+                            if b.log_append_time >= 0 {
+                                b.log_append_time as f64
+                            } else {
+                                b.base_timestamp.wrapping_add(r.timestamp_delta) as f64
+                            },
+                            shift(r.key_start),
+                            r.key_len as f64,
+                            shift(r.value_start),
+                            r.value_len as f64,
+                            shift(r.headers_start),
+                            r.header_count as f64,
+                        ]),
+                        // These are the bytes this producer encoded: unreadable means a bug.
+                        // The report still carries offset and outcome; key, value and
+                        // headers read as null.
+                        other => {
+                            if let Some(Err(e)) = other {
+                                tracing::error!(client = log_id, cause = %e, "a delivered batch's own records do not parse (a bug)");
+                            }
+                            index.push([-1.0, b.base_timestamp as f64, 0.0, -1.0, 0.0, -1.0, 0.0, 0.0]);
+                        }
+                    }
+                }
+                base += b.records.len();
+            }
+        })
     }
 
     /// Keeps the Node process alive (true) while records are pending, or lets it exit.

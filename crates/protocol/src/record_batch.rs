@@ -729,6 +729,21 @@ impl<'a> Records<'a> {
         }
     }
 
+    /// Where the next record's parts are, without borrowing them (offset and timestamp
+    /// relative, as stored): the delivery reports' index.
+    pub fn next_index(&mut self) -> Option<Result<RecordIndex, DecodeError>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let r = parse_record(self.section, self.pos);
+        match &r {
+            Ok(rec) => self.pos = rec.end as usize,
+            Err(_) => self.left = 0,
+        }
+        Some(r)
+    }
+
     fn read_one(&mut self) -> Result<Record<'a>, DecodeError> {
         let rec = parse_record(self.section, self.pos)?;
         self.pos = rec.end as usize;

@@ -340,4 +340,73 @@ describe('leader failover (cluster)', () => {
     checkLog(log, n, state.offsets)
     await admin.close()
   }, 600_000)
+
+  it('a send() that runs out of buffer while a leader stalls names its earlier failed message as the cause', async () => {
+    cluster ??= await clusterHandle()
+    const kafka = await kafkaScript()
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap })
+    // `held`: its leader is stopped, so its records hold the buffer. `compact`: a keyless
+    // record fails at once there (INVALID_RECORD), on a partition another broker leads.
+    const held = uniqueTopic('held')
+    const compact = uniqueTopic('compact')
+    await admin.createTopics([
+      { topic: held, numPartitions: 1, replicationFactor: 3 },
+      { topic: compact, numPartitions: 3, replicationFactor: 3, configs: { 'cleanup.policy': 'compact' } },
+    ])
+    await waitFullIsr(admin, held)
+    await waitFullIsr(admin, compact)
+    const stopped = await leaderOf(admin, held, 0)
+    const [c] = await admin.fetchTopicMetadata([compact])
+    const elsewhere = c!.partitions.find((p) => p.leader !== stopped)!.partition
+    const p = new Producer({
+      bootstrapServers: cluster.bootstrap,
+      bufferMemory: 65_536,
+      batchSize: 16_384,
+      maxBlockMs: 2000,
+      requestTimeoutMs: 15_000,
+      deliveryTimeoutMs: 60_000,
+      lingerMs: 0,
+    })
+    await p.connect([held, compact])
+    // A first delivery: the producer id is assigned (its coordinator may be the broker
+    // about to stop) and both leaders are known.
+    await p.send({ topic: held, messages: [{ value: 'warm-up' }] })
+    await p.send({ topic: compact, messages: [{ key: 'k', value: 'warm-up', partition: elsewhere }] })
+    kafka.pauseBroker(cluster, stopped)
+    try {
+      // Three batches of batchSize each: 48 KiB of the 64 held.
+      const heldSend = p.send({ topic: held, messages: Array.from({ length: 3 }, () => ({ value: Buffer.alloc(10_000, 1) })) })
+      const heldOutcome = heldSend.then(
+        (r) => r,
+        (e: KafkaError) => e,
+      )
+      const deadline = Date.now() + 10_000
+      while (p.stats().bufferedBytes < 30_000 && Date.now() < deadline) await sleep(20)
+      expect(p.stats().bufferedBytes).toBeGreaterThanOrEqual(30_000)
+      const err = await p
+        .send({
+          topic: compact,
+          messages: [
+            { value: 'no key', partition: elsewhere },
+            { key: 'k', value: Buffer.alloc(30_000, 2), partition: elsewhere },
+          ],
+        })
+        .then(
+          () => null,
+          (e: KafkaError) => e,
+        )
+      expect(err).toBeInstanceOf(Error)
+      expect(err!.code).toBe('BUFFER_FULL')
+      expect(err!.message).toContain('1 of 2 messages were handed over')
+      expect((err!.cause as KafkaError)?.code).toBe('INVALID_RECORD')
+      kafka.resumeBroker(cluster, stopped)
+      // The held records were only delayed: delivered once the leader is back.
+      const r = await heldOutcome
+      expect(r).toHaveLength(3)
+    } finally {
+      kafka.resumeBroker(cluster, stopped)
+      await p.close()
+      await admin.close()
+    }
+  }, 120_000)
 })

@@ -365,6 +365,38 @@ describe('bad input: a typed error naming the problem, no other message lost', (
     expect(c.reports[1]!.error).toBeNull()
   })
 
+  it('a record the broker refuses costs no other: its partition reuses the sequences, no epoch bump', async () => {
+    const topic = uniqueTopic('compact')
+    await createTopic(topic, 1, { 'cleanup.policy': 'compact' })
+    const c = collector()
+    const assigned: string[] = []
+    const logger = {
+      debug: () => {},
+      info: (m: string) => assigned.push(m),
+      warn: () => {},
+      error: () => {},
+    }
+    const p = new Producer({ bootstrapServers: brokers(), lingerMs: 0, logger, logLevel: 'info' }, c.onDelivery)
+    p.produce(topic, 'k0', 'before')
+    await p.flush()
+    p.produce(topic, null, 'keyless: refused by a compacted topic')
+    await p.flush().catch(() => {})
+    for (let i = 1; i <= 20; i++) p.produce(topic, `k${i}`, `after ${i}`)
+    await p.flush()
+    await c.until(22)
+    await p.close()
+    expect(c.reports[1]!.error?.code).toBe('INVALID_RECORD')
+    expect(c.reports[1]!.persisted).toBe('not_persisted')
+    expect(c.reports.filter((r) => r.error !== null)).toHaveLength(1)
+    // Sequences continue where the refused batch started: offsets 1..20, one producer id.
+    expect(c.reports.slice(2).map((r) => `${r.value?.toString()}@${r.offset}`)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `after ${i + 1}@${i + 1}`),
+    )
+    expect(assigned.filter((m) => m.includes('producer id assigned'))).toHaveLength(1)
+    const got = await javaRead(topic, 21)
+    expect(got.map((r: any) => r.value.toString())).toEqual(['before', ...Array.from({ length: 20 }, (_, i) => `after ${i + 1}`)])
+  })
+
   it('invalid config values name the key', () => {
     const cases: Array<[object, RegExp]> = [
       [{ lingerMS: 5 }, /`lingerMS`.*did you mean `lingerMs`/],

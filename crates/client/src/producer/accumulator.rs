@@ -990,19 +990,33 @@ impl Accumulator {
     /// A batch left flight for good (reported); `accepted` when the broker took it.
     ///
     /// A batch that carried a sequence and failed for good leaves a gap in the partition's
-    /// sequences: every later batch would get OUT_OF_ORDER_SEQUENCE_NUMBER. The epoch is
-    /// bumped (KIP-360) once nothing is in flight, and later batches get new sequences.
+    /// sequences: every later batch would get OUT_OF_ORDER_SEQUENCE_NUMBER. When it was the
+    /// partition's last sequenced batch and surely not written, the partition's sequence
+    /// is rewound to it; otherwise the epoch is bumped (KIP-360) once nothing is in
+    /// flight, and later batches get new sequences.
     pub fn finish_batch(&mut self, b: &Batch, accepted: bool) {
         self.in_flight_batches = self.in_flight_batches.saturating_sub(1);
         let gap = !accepted && self.idempotent && b.fields.base_sequence >= 0;
+        let current = self.producer == Some((b.fields.producer_id, b.fields.producer_epoch));
+        let mut rewound = false;
         if let Some(p) = self.partition_mut(b.topic, b.partition) {
             p.in_flight = p.in_flight.saturating_sub(1);
             p.unsettled.remove(&b.seq);
             if accepted {
                 p.cautious = false;
             }
+            // The broker refused the batch (not ambiguous: it is not in the log) and no later
+            // batch of the partition carries a sequence: its sequences were never used, so
+            // the next batch takes them over. No epoch bump, which would fail the
+            // possibly-written batches of every other partition (Java rewinds the
+            // partition's sequences the same way).
+            let after = ((b.fields.base_sequence as i64 + b.count as i64) % (i32::MAX as i64 + 1)) as i32;
+            if gap && current && !b.ambiguous && p.unsettled.is_empty() && p.next_sequence == after {
+                p.next_sequence = b.fields.base_sequence;
+                rewound = true;
+            }
         }
-        if gap && self.fatal.is_none() {
+        if gap && !rewound && self.fatal.is_none() {
             self.bump_needed = true;
         }
     }

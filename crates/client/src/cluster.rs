@@ -71,6 +71,8 @@ pub struct TopicMeta {
     pub error: ErrorCode,
     /// Internal topics (__consumer_offsets, ...).
     pub is_internal: bool,
+    /// Topic id (Metadata v10+), all zero when the broker does not send one.
+    pub id: uuid::Uuid,
     /// Partitions sorted by index.
     pub partitions: Vec<PartitionMeta>,
 }
@@ -404,6 +406,7 @@ impl Cluster {
                     name,
                     error: ErrorCode(t.error_code),
                     is_internal: t.is_internal,
+                    id: t.topic_id,
                     partitions,
                 },
             );

@@ -449,6 +449,11 @@ pub struct ConsumerConfig {
     /// Partition assignors in preference order; `None` for the Java default
     /// (range, cooperative-sticky).
     pub assignors: Option<Vec<crate::group::Assignor>>,
+    /// `group.protocol`: classic (JoinGroup/SyncGroup) or KIP-848's consumer protocol.
+    pub group_protocol: crate::group::GroupProtocol,
+    /// `group.remote.assignor` for the consumer protocol (`uniform`, `range`); `None` for
+    /// the broker's default.
+    pub remote_assignor: Option<String>,
 }
 
 impl ConsumerConfig {
@@ -470,6 +475,8 @@ impl ConsumerConfig {
             check_crcs: true,
             client_rack: None,
             assignors: None,
+            group_protocol: crate::group::GroupProtocol::Classic,
+            remote_assignor: None,
         }
     }
 

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use nkafka_client::config::{
     parse_bootstrap, Acks, ClientConfig, ConsumerConfig, OffsetReset, Partitioner, ProducerConfig,
 };
-use nkafka_client::group::Assignor;
+use nkafka_client::group::{Assignor, GroupProtocol};
 use nkafka_client::protocol::record_batch::Compression;
 use nkafka_client::security::tls::{Tls, TlsOptions};
 use nkafka_client::security::{Sasl, Secret};
@@ -275,8 +275,10 @@ pub struct BindingConsumerConfig {
     pub client_rack: Option<String>,
     /// 'range', 'roundrobin', 'cooperative-sticky', in preference order.
     pub partition_assignors: Option<Vec<String>>,
-    /// 'classic' (KIP-848's 'consumer' protocol is not implemented).
+    /// 'classic' or 'consumer' (KIP-848).
     pub group_protocol: Option<String>,
+    /// The broker-side assignor for 'consumer': 'uniform' or 'range'.
+    pub group_remote_assignor: Option<String>,
 }
 
 impl BindingConsumerConfig {
@@ -324,15 +326,21 @@ impl BindingConsumerConfig {
                     .collect::<Result<Vec<_>, Error>>()?,
             ),
         };
-        match self.group_protocol.as_deref() {
-            None | Some("classic") => {}
-            Some("consumer") => {
+        let group_protocol = match self.group_protocol.as_deref() {
+            None | Some("classic") => GroupProtocol::Classic,
+            Some("consumer") => GroupProtocol::Consumer,
+            Some(v) => {
                 return Err(Error::config(
                     "groupProtocol",
-                    "'consumer' (KIP-848) is not supported yet; use 'classic'",
+                    format!("`{v}`; expected 'classic' or 'consumer'"),
                 ))
             }
-            Some(v) => return Err(Error::config("groupProtocol", format!("`{v}`; expected 'classic'"))),
+        };
+        if self.group_remote_assignor.is_some() && group_protocol != GroupProtocol::Consumer {
+            return Err(Error::config(
+                "groupRemoteAssignor",
+                "applies to groupProtocol 'consumer' only (the classic protocol assigns in the client: partitionAssignors)",
+            ));
         }
         let c = ConsumerConfig {
             assignors,
@@ -354,6 +362,8 @@ impl BindingConsumerConfig {
             read_committed,
             check_crcs: self.check_crcs.unwrap_or(d.check_crcs),
             client_rack: self.client_rack.clone(),
+            group_protocol,
+            remote_assignor: self.group_remote_assignor.clone(),
             client: d.client,
         };
         c.validate()?;

@@ -354,6 +354,8 @@ impl Consumer {
                 if let Some(a) = &cfg.assignors {
                     g.assignors = a.clone();
                 }
+                g.protocol = cfg.group_protocol;
+                g.remote_assignor = cfg.remote_assignor.clone();
                 // Its own cluster: a JoinGroup parked on a shared connection would hold up
                 // the consumer's other requests (see group/mod.rs).
                 Some(GroupMember::start(Cluster::new(cfg.client.clone(), 16), g, events_tx)?)

@@ -34,6 +34,7 @@
 //! `pkg/kgo/consumer_group.go`.
 
 pub mod assignor;
+mod consumer_protocol;
 pub(crate) mod coordinator;
 mod member;
 mod offsets;
@@ -79,6 +80,20 @@ pub struct GroupConfig {
     pub assignors: Vec<Assignor>,
     /// `client.rack`: sent in the subscription (KIP-881) for rack-aware assignment.
     pub client_rack: Option<String>,
+    /// Which group protocol the member speaks.
+    pub protocol: GroupProtocol,
+    /// `group.remote.assignor` (consumer protocol): `uniform` or `range`; `None` lets the
+    /// broker choose.
+    pub remote_assignor: Option<String>,
+}
+
+/// The group protocol (`group.protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup with a client-side assignor (the only one before Kafka 4.0).
+    Classic,
+    /// KIP-848: ConsumerGroupHeartbeat, the broker assigns, rebalances are incremental.
+    Consumer,
 }
 
 impl GroupConfig {
@@ -92,6 +107,8 @@ impl GroupConfig {
             heartbeat_interval: Duration::from_millis(3_000),
             assignors: vec![Assignor::Range, Assignor::CooperativeSticky],
             client_rack: None,
+            protocol: GroupProtocol::Classic,
+            remote_assignor: None,
         }
     }
 
@@ -143,6 +160,11 @@ impl GroupConfig {
         if distinct.len() != self.assignors.len() {
             return Err(Error::config("partitionAssignmentStrategy", "names an assignor twice"));
         }
+        if let Some(a) = &self.remote_assignor {
+            if a.is_empty() || a.len() > i16::MAX as usize {
+                return Err(Error::config("groupRemoteAssignor", "must be 1 to 32767 characters"));
+            }
+        }
         if let Some(rack) = &self.client_rack {
             if rack.len() > i16::MAX as usize {
                 return Err(Error::config("clientRack", "is longer than 32767 bytes"));
@@ -154,7 +176,7 @@ impl GroupConfig {
     /// Cooperative (KIP-429) when every configured assignor supports it, as Java picks
     /// the rebalance protocol.
     pub fn cooperative(&self) -> bool {
-        self.assignors.iter().all(|a| a.supports_cooperative())
+        self.protocol == GroupProtocol::Consumer || self.assignors.iter().all(|a| a.supports_cooperative())
     }
 }
 
@@ -419,11 +441,22 @@ impl GroupMember {
             jitter: AtomicU64::new(1),
         });
         let (done_tx, done) = watch::channel(false);
-        let task = member::Task::new(shared.clone(), events.clone(), done_tx);
         let handle = {
             let _rt = rt.enter();
             let sh = shared.clone();
-            crate::task::spawn("group", task.run(), move |e| sh.fail_after_panic(e, &events))
+            let ev = events.clone();
+            let on_panic = move |e| sh.fail_after_panic(e, &ev);
+            match shared.cfg.protocol {
+                GroupProtocol::Classic => {
+                    let task = member::Task::new(shared.clone(), events, done_tx);
+                    crate::task::spawn("group", task.run(), on_panic)
+                }
+                GroupProtocol::Consumer => {
+                    let id = consumer_protocol::new_member_id()?;
+                    let task = consumer_protocol::Task::new(shared.clone(), events, done_tx, id);
+                    crate::task::spawn("group", task.run(), on_panic)
+                }
+            }
         };
         Ok(GroupMember {
             inner: Arc::new(Handle {

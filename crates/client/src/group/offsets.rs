@@ -176,7 +176,12 @@ pub(super) async fn commit(sh: &Arc<Shared>, offsets: Vec<OffsetAndMetadata>) ->
                     e.partition = err.partition;
                     return Err(e);
                 }
-                if code == ErrorCode::NOT_COORDINATOR
+                if code == ErrorCode::STALE_MEMBER_EPOCH {
+                    // KIP-848: the member's epoch moved on since this commit read it (a
+                    // new assignment); the heartbeat has the new one: commit again with it.
+                    sh.wake.notify_one();
+                    retry = Some(err);
+                } else if code == ErrorCode::NOT_COORDINATOR
                     || code == ErrorCode::COORDINATOR_NOT_AVAILABLE
                     || code == ErrorCode::REQUEST_TIMED_OUT
                 {

@@ -38,7 +38,12 @@ use crate::conn::Connection;
 use crate::error::{Error, Kind, Result};
 use crate::group::coordinator::Coordinator;
 
-pub use groups::{GroupListing, ListGroupsOptions, ListedGroup};
+pub use groups::{
+    AlterConsumerGroupOffsetsArgs, CommittedOffset, DeleteConsumerGroupOffsetsArgs, DeleteGroupsArgs,
+    DescribeGroupsArgs, GroupDescription, GroupListing, GroupMember, GroupOffsets, GroupOffsetsSpec, GroupPartition,
+    GroupResult, ListConsumerGroupOffsetsArgs, ListGroupsOptions, ListedGroup, MemberResult, MemberToRemove,
+    OffsetToCommit, PartitionResult, RemoveMembersArgs,
+};
 pub use topics::{NewTopic, TopicResult};
 
 /// Where a request must go.

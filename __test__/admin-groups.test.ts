@@ -278,6 +278,12 @@ describe('admin: groups', () => {
       expect(records).toHaveLength(3)
       // The console consumer left; the group is Empty and can go.
       await until(async () => (await admin.describeGroups([groupId]))[0]?.state === 'Empty', 20_000, 'the group to be Empty')
+      // It committed on the way out: offsets of a KIP-848 group read the same way.
+      const [o] = await admin.listConsumerGroupOffsets([{ groupId }])
+      expect(o?.partitions.map((x) => [x.partition, x.offset, x.lag])).toEqual([
+        [0, 2n, 0n],
+        [1, 1n, 0n],
+      ])
       expect((await admin.deleteGroups([groupId]))[0]).toEqual({ groupId, error: null })
     } finally {
       await consuming?.catch(() => {})

@@ -202,8 +202,10 @@ describe('admin: groups', () => {
         { topic, partition: 0, offset: 10n, metadata: 'reset' },
         { topic, partition: 1, offset: 1000n },
         { topic, partition: 0, offset: -5n },
+        { topic: `${topic}-none`, partition: 0, offset: 1n },
       ])
-      expect(set.map((x) => x.error?.code ?? null)).toEqual([null, null, 'INVALID_ARGUMENT'])
+      expect(set.map((x) => x.error?.code ?? null)).toEqual([null, null, 'INVALID_ARGUMENT', 'UNKNOWN_TOPIC_OR_PARTITION'])
+      expect(set[3]?.error?.message).toContain(`partition ${topic}-none-0`)
       const [after] = await admin.listConsumerGroupOffsets([{ groupId }])
       expect(after?.partitions.map((x) => [x.partition, x.offset, x.metadata, x.lag])).toEqual([
         [0, 10n, 'reset', 490n],

@@ -5,7 +5,24 @@
 
 export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
-export type { GroupListing, GroupOverview, GroupType, ListGroupsOptions } from './admin/groups'
+export type {
+  DeleteGroupResult,
+  DescribeGroupsOptions,
+  GroupDescription,
+  GroupListing,
+  GroupMember,
+  GroupOffsets,
+  GroupOffsetToCommit,
+  GroupOverview,
+  GroupPartitionOffset,
+  GroupPartitionResult,
+  GroupType,
+  ListConsumerGroupOffsetsOptions,
+  ListConsumerGroupOffsetsSpec,
+  ListGroupsOptions,
+  RemoveMemberResult,
+  TopicPartitionRef,
+} from './admin/groups'
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'
 export type {

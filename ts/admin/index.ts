@@ -3,7 +3,27 @@ import { type ClientConfig, describe, toBindingClientConfig } from '../config'
 import { invalidArgument, KafkaError } from '../errors'
 import { type ClientLog, clientLog } from '../logger'
 import { native } from '../native'
-import { type GroupListing, type ListGroupsOptions, listGroups } from './groups'
+import {
+  alterConsumerGroupOffsets,
+  type DeleteGroupResult,
+  type DescribeGroupsOptions,
+  deleteConsumerGroupOffsets,
+  deleteGroups,
+  describeGroups,
+  type GroupDescription,
+  type GroupListing,
+  type GroupOffsets,
+  type GroupOffsetToCommit,
+  type GroupPartitionResult,
+  type ListConsumerGroupOffsetsOptions,
+  type ListConsumerGroupOffsetsSpec,
+  type ListGroupsOptions,
+  listConsumerGroupOffsets,
+  listGroups,
+  type RemoveMemberResult,
+  removeMembersFromConsumerGroup,
+  type TopicPartitionRef,
+} from './groups'
 
 /** A topic to create. */
 export interface NewTopic {
@@ -182,6 +202,49 @@ export class Admin {
   async listGroups(options: ListGroupsOptions = {}): Promise<GroupListing> {
     this.ensureOpen()
     return listGroups(this.binding, options)
+  }
+
+  /**
+   * Describes groups: KIP-848 groups with ConsumerGroupDescribe, classic ones with
+   * DescribeGroups (member subscriptions and assignments decoded for `consumer` groups).
+   * One result per group, in order; an unknown group's `error` is GROUP_ID_NOT_FOUND.
+   */
+  async describeGroups(groupIds: string[], options: DescribeGroupsOptions = {}): Promise<GroupDescription[]> {
+    this.ensureOpen()
+    return describeGroups(this.binding, groupIds, options)
+  }
+
+  /** Deletes groups and their offsets; a group with members fails with NON_EMPTY_GROUP. */
+  async deleteGroups(groupIds: string[]): Promise<DeleteGroupResult[]> {
+    this.ensureOpen()
+    return deleteGroups(this.binding, groupIds)
+  }
+
+  /** Committed offsets of groups, with each partition's lag behind its latest offset. */
+  async listConsumerGroupOffsets(
+    groups: ListConsumerGroupOffsetsSpec[],
+    options: ListConsumerGroupOffsetsOptions = {},
+  ): Promise<GroupOffsets[]> {
+    this.ensureOpen()
+    return listConsumerGroupOffsets(this.binding, groups, options)
+  }
+
+  /** Sets a group's committed offsets; the group must have no live members (else UNKNOWN_MEMBER_ID per partition). */
+  async alterConsumerGroupOffsets(groupId: string, offsets: GroupOffsetToCommit[]): Promise<GroupPartitionResult[]> {
+    this.ensureOpen()
+    return alterConsumerGroupOffsets(this.binding, groupId, offsets)
+  }
+
+  /** Deletes a group's committed offsets; GROUP_SUBSCRIBED_TO_TOPIC for topics live members subscribe to. */
+  async deleteConsumerGroupOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<GroupPartitionResult[]> {
+    this.ensureOpen()
+    return deleteConsumerGroupOffsets(this.binding, groupId, partitions)
+  }
+
+  /** Removes static members by groupInstanceId, or with none given every member the group has now. */
+  async removeMembersFromConsumerGroup(groupId: string, members?: Array<{ groupInstanceId: string }>): Promise<RemoveMemberResult[]> {
+    this.ensureOpen()
+    return removeMembersFromConsumerGroup(this.binding, groupId, members)
   }
 
   /** Closes connections; later calls throw CLIENT_CLOSED. */

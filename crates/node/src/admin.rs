@@ -104,6 +104,12 @@ async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<Stri
         // quotas
         // groups
         "listGroups" => reply(a.list_groups(&parse(op, args)?).await?),
+        "describeGroups" => reply(a.describe_groups(&parse(op, args)?).await?),
+        "deleteGroups" => reply(a.delete_groups(&parse(op, args)?).await?),
+        "listConsumerGroupOffsets" => reply(a.list_consumer_group_offsets(&parse(op, args)?).await?),
+        "alterConsumerGroupOffsets" => reply(a.alter_consumer_group_offsets(&parse(op, args)?).await?),
+        "deleteConsumerGroupOffsets" => reply(a.delete_consumer_group_offsets(&parse(op, args)?).await?),
+        "removeMembersFromConsumerGroup" => reply(a.remove_members_from_consumer_group(&parse(op, args)?).await?),
         _ => Err(nkafka_client::Error::argument(
             "admin operation",
             format!("`{op}` is not one this binding knows"),

@@ -38,12 +38,15 @@ use crate::conn::Connection;
 use crate::error::{Error, Kind, Result};
 use crate::group::coordinator::Coordinator;
 
-pub use groups::{GroupListing, ListGroupsOptions, ListedGroup};
+pub use groups::{
+    AlterConsumerGroupOffsetsArgs, CommittedOffset, DeleteConsumerGroupOffsetsArgs, DeleteGroupsArgs,
+    DescribeGroupsArgs, GroupDescription, GroupListing, GroupMember, GroupOffsets, GroupOffsetsSpec, GroupPartition,
+    GroupResult, ListConsumerGroupOffsetsArgs, ListGroupsOptions, ListedGroup, MemberResult, MemberToRemove,
+    OffsetToCommit, PartitionResult, RemoveMembersArgs,
+};
 pub use topics::{NewTopic, TopicResult};
 
 /// Where a request must go.
-// TEMP: Controller and Group are used by the areas landing next (configs, groups).
-#[allow(dead_code)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
     /// Any live broker (KRaft brokers forward controller requests themselves).
@@ -235,7 +238,6 @@ impl Admin {
 
     /// Forgets the coordinator of `group` when `code` says it moved, so the next attempt
     /// looks it up again; returns the error for `code`, if any.
-    #[allow(dead_code)] // TEMP: used by the groups area landing next
     pub(crate) fn group_error(&self, group: &str, node: i32, code: i16, message: Option<&str>) -> Option<Error> {
         let e = to_error(code, message)?;
         self.coordinator(group).on_error(node, &e);

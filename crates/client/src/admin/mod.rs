@@ -39,7 +39,12 @@ use crate::error::{Error, Kind, Result};
 use crate::group::coordinator::Coordinator;
 
 pub use groups::{GroupListing, ListGroupsOptions, ListedGroup};
-pub use topics::{NewTopic, TopicResult};
+pub use topics::{
+    CreatePartitionsOptions, CreateTopicResult, CreateTopicsOptions, DeleteRecordsOptions, DeleteTopicsOptions,
+    DeletedRecords, DescribeTopicsOptions, IsolationLevel, ItemsCall, ListOffsetsOptions, ListTopicsOptions,
+    ListedOffset, NewPartitions, NewTopic, OffsetQuery, RecordsToDelete, TopicDescription, TopicPartitionInfo,
+    TopicResult,
+};
 
 /// Where a request must go.
 // TEMP: Controller and Group are used by the areas landing next (configs, groups).

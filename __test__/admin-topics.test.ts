@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Admin, AdminItemsError, KafkaError, Producer, throwIfFailed } from '../ts/index'
-import { brokers, createTopic, kafkaScript, uniqueTopic } from './helpers'
+import { brokers, clusterHandle, createTopic, kafkaScript, uniqueTopic } from './helpers'
 
 async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -373,6 +373,71 @@ describe('admin: topics', () => {
       expect(await latest('read_uncommitted')).toBe(9n)
     } finally {
       await tx.close()
+    }
+  })
+})
+
+describe('admin: topics on the cluster', () => {
+  let cluster: any
+  afterAll(async () => {
+    if (cluster?.stop) await cluster.stop()
+  })
+
+  it('listOffsets and deleteRecords follow partitions whose leader was SIGKILLed (stale routes are retried)', async () => {
+    cluster = await clusterHandle()
+    const kafka = await kafkaScript()
+    const topic = uniqueTopic('at-failover')
+    const retries: string[] = []
+    const logger = {
+      debug: (message: string, fields: Record<string, unknown>) => {
+        if (message.includes('retrying')) retries.push(`${fields.operation}: ${fields.cause}`)
+      },
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+    }
+    const a = new Admin({ bootstrapServers: cluster.bootstrap, logger, logLevel: 'debug' })
+    let killed: number | null = null
+    try {
+      throwIfFailed(await a.createTopics([{ topic, numPartitions: 3, replicationFactor: 3 }]))
+      const p = new Producer({ bootstrapServers: cluster.bootstrap })
+      try {
+        for (const partition of [0, 1, 2]) {
+          await p.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: `v${i}`, partition })) })
+        }
+      } finally {
+        await p.close()
+      }
+      const latest = () => a.listOffsets([0, 1, 2].map((partition) => ({ topic, partition, spec: 'latest' as const })))
+      // The admin client now has every leader cached.
+      expect(throwIfFailed(await latest()).map((o) => o.offset)).toEqual([5n, 5n, 5n])
+      const [before] = throwIfFailed(await a.describeTopics([topic]))
+      killed = before!.partitions[0]!.leader
+      await kafka.killBroker(cluster, killed)
+      // The cached leader of partition 0 is gone: the call retries until the new one answers.
+      expect(throwIfFailed(await latest()).map((o) => o.offset)).toEqual([5n, 5n, 5n])
+      expect(retries.filter((r) => r.startsWith('ListOffsets')).length).toBeGreaterThan(0)
+      const [deleted] = throwIfFailed(await a.deleteRecords([{ topic, partition: 0, offset: 2n }]))
+      expect(deleted!.lowWatermark).toBe(2n)
+      const [earliest] = throwIfFailed(await a.listOffsets([{ topic, partition: 0, spec: 'earliest' }]))
+      expect(earliest!.offset).toBe(2n)
+      const [after] = throwIfFailed(await a.describeTopics([topic]))
+      expect(after!.partitions[0]!.leader).not.toBe(killed)
+      expect(after!.partitions[0]!.isr).not.toContain(killed)
+    } finally {
+      if (killed !== null) {
+        await kafka.restartBroker(cluster, killed)
+        // Leave the cluster as found: every partition of the topic back to 3 in-sync replicas.
+        await until(
+          async () => {
+            const [t] = await a.describeTopics([topic])
+            return t?.error === null && t.partitions.every((x) => x.isr.length === 3)
+          },
+          120_000,
+          'the restarted broker to rejoin the ISR',
+        )
+      }
+      await a.close()
     }
   })
 })

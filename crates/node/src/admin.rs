@@ -1,5 +1,5 @@
-//! `BindingAdmin`: the admin client. Async results come back as
-//! data (`{ value, error }`); the TS layer throws `KafkaError`.
+//! `BindingAdmin`: the admin client. Async results come back as data (`{ value, error }`);
+//! the TS layer throws `KafkaError`.
 //!
 //! Most operations cross as JSON through one method, `call(op, args)`: the arguments and
 //! results are serde types of `nkafka_client::admin`, so an operation needs no binding code

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { Admin, Consumer, type KafkaError, Producer } from '../ts/index'
+import { Admin, Consumer, type KafkaError, Producer, throwIfFailed } from '../ts/index'
 import { clusterHandle, kafkaScript, uniqueTopic } from './helpers'
 
 /**
@@ -30,7 +30,7 @@ async function waitFullIsr(admin: Admin, topic: string, timeoutMs = 120_000): Pr
   const end = Date.now() + timeoutMs
   while (Date.now() < end) {
     try {
-      const [t] = await admin.fetchTopicMetadata([topic])
+      const [t] = throwIfFailed(await admin.describeTopics([topic]))
       if (t!.partitions.every((p) => p.isr.length === 3 && p.leader >= 0)) return
     } catch {
       // a broker of the bootstrap list may be down: ask again
@@ -41,7 +41,7 @@ async function waitFullIsr(admin: Admin, topic: string, timeoutMs = 120_000): Pr
 }
 
 async function leaderOf(admin: Admin, topic: string, partition: number): Promise<number> {
-  const [t] = await admin.fetchTopicMetadata([topic])
+  const [t] = throwIfFailed(await admin.describeTopics([topic]))
   return t!.partitions[partition]!.leader
 }
 
@@ -220,7 +220,7 @@ describe('leader failover (cluster)', () => {
     const kafka = await kafkaScript()
     const topic = uniqueTopic('failover')
     const admin = new Admin({ bootstrapServers: cluster.bootstrap })
-    await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }])
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }]))
     await waitFullIsr(admin, topic)
 
     const groupId = uniqueTopic('failover-group')
@@ -305,7 +305,7 @@ describe('leader failover (cluster)', () => {
     const kafka = await kafkaScript()
     const topic = uniqueTopic('stall')
     const admin = new Admin({ bootstrapServers: cluster.bootstrap })
-    await admin.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }])
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }]))
     await waitFullIsr(admin, topic)
     const requestTimeoutMs = 3000
     const { producer, state, run } = keyedProducer(cluster.bootstrap, 'stall-producer', { requestTimeoutMs })
@@ -349,14 +349,16 @@ describe('leader failover (cluster)', () => {
     // record fails at once there (INVALID_RECORD), on a partition another broker leads.
     const held = uniqueTopic('held')
     const compact = uniqueTopic('compact')
-    await admin.createTopics([
-      { topic: held, numPartitions: 1, replicationFactor: 3 },
-      { topic: compact, numPartitions: 3, replicationFactor: 3, configs: { 'cleanup.policy': 'compact' } },
-    ])
+    throwIfFailed(
+      await admin.createTopics([
+        { topic: held, numPartitions: 1, replicationFactor: 3 },
+        { topic: compact, numPartitions: 3, replicationFactor: 3, configs: { 'cleanup.policy': 'compact' } },
+      ]),
+    )
     await waitFullIsr(admin, held)
     await waitFullIsr(admin, compact)
     const stopped = await leaderOf(admin, held, 0)
-    const [c] = await admin.fetchTopicMetadata([compact])
+    const [c] = throwIfFailed(await admin.describeTopics([compact]))
     const elsewhere = c!.partitions.find((p) => p.leader !== stopped)!.partition
     const p = new Producer({
       bootstrapServers: cluster.bootstrap,

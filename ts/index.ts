@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 
-export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
+export type { ClusterDescription } from './admin'
 export { Admin } from './admin'
 export type {
   DeleteGroupResult,
@@ -25,6 +25,26 @@ export type {
 } from './admin/groups'
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'
+export type {
+  CreatePartitionsOptions,
+  CreateTopicResult,
+  CreateTopicsOptions,
+  DeletedRecords,
+  DeleteRecordsOptions,
+  DeleteTopicsOptions,
+  DescribeTopicsOptions,
+  ListedOffset,
+  ListOffsetsOptions,
+  ListTopicsOptions,
+  NewPartitions,
+  NewTopic,
+  OffsetQuery,
+  OffsetSpec,
+  RecordsToDelete,
+  TopicDescription,
+  TopicPartitionInfo,
+  TopicResult,
+} from './admin/topics'
 export type {
   ClientConfig,
   OAuthBearerProvider,

@@ -1,6 +1,6 @@
-import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../../native/binding'
-import { type ClientConfig, describe, toBindingClientConfig } from '../config'
-import { invalidArgument, KafkaError } from '../errors'
+import type { BindingAdmin, BindingCluster } from '../../native/binding'
+import { type ClientConfig, toBindingClientConfig } from '../config'
+import { KafkaError } from '../errors'
 import { type ClientLog, clientLog } from '../logger'
 import { native } from '../native'
 import {
@@ -24,47 +24,37 @@ import {
   removeMembersFromConsumerGroup,
   type TopicPartitionRef,
 } from './groups'
-
-/** A topic to create. */
-export interface NewTopic {
-  topic: string
-  /** Default: the broker's num.partitions. */
-  numPartitions?: number
-  /** Default: the broker's default.replication.factor. */
-  replicationFactor?: number
-  /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
-  configs?: Record<string, string>
-}
-
-export interface PartitionMetadata {
-  partition: number
-  leader: number
-  leaderEpoch: number
-  replicas: number[]
-  isr: number[]
-  error: string | null
-}
-
-export interface TopicMetadata {
-  name: string
-  isInternal: boolean
-  partitions: PartitionMetadata[]
-}
-
-export interface PartitionOffset {
-  partition: number
-  offset: bigint
-  /** Timestamp of that record for timestamp lookups, else -1. */
-  timestamp: number
-}
+import {
+  type CreatePartitionsOptions,
+  type CreateTopicResult,
+  type CreateTopicsOptions,
+  createPartitions,
+  createTopics,
+  type DeletedRecords,
+  type DeleteRecordsOptions,
+  type DeleteTopicsOptions,
+  type DescribeTopicsOptions,
+  deleteRecords,
+  deleteTopics,
+  describeTopics,
+  type ListedOffset,
+  type ListOffsetsOptions,
+  type ListTopicsOptions,
+  listOffsets,
+  listTopics,
+  type NewPartitions,
+  type NewTopic,
+  type OffsetQuery,
+  type RecordsToDelete,
+  type TopicDescription,
+  type TopicResult,
+} from './topics'
 
 export interface ClusterDescription {
   clusterId: string | null
   controllerId: number
   brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>
 }
-
-const DEFAULT_TIMEOUT_MS = 30_000
 
 /** Cluster administration: describe the cluster, list, create and delete topics. */
 export class Admin {
@@ -94,99 +84,52 @@ export class Admin {
     }
   }
 
-  /** Names of the topics (internal ones only with `includeInternal`). */
-  async listTopics(options: { includeInternal?: boolean } = {}): Promise<string[]> {
-    const c = await this.cluster(this.binding.describeCluster())
-    return c.topics.filter((t) => options.includeInternal || !t.isInternal).map((t) => t.name)
-  }
-
-  /** Partitions, leaders and replicas of the named topics (all when omitted). */
-  async fetchTopicMetadata(topics?: string[]): Promise<TopicMetadata[]> {
-    if (topics !== undefined && (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string'))) {
-      throw invalidArgument(`topics must be an array of strings, got ${describe(topics)}`)
-    }
-    const c = await this.cluster(this.binding.metadata(topics))
-    const wanted = topics === undefined ? null : new Set(topics)
-    const found = c.topics.filter((t) => wanted === null || wanted.has(t.name))
-    for (const name of wanted ?? []) {
-      if (!found.some((t) => t.name === name)) {
-        throw new KafkaError(`UNKNOWN_TOPIC_OR_PARTITION: topic \`${name}\` does not exist`, {
-          code: 'UNKNOWN_TOPIC_OR_PARTITION',
-          topic: name,
-        })
-      }
-    }
-    const order = topics ?? found.map((t) => t.name)
-    found.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
-    return found.map((t) => {
-      if (t.error) {
-        throw new KafkaError(`${t.error}: cannot describe topic \`${t.name}\``, { code: t.error, topic: t.name })
-      }
-      return {
-        name: t.name,
-        isInternal: t.isInternal,
-        partitions: t.partitions.map((p) => ({
-          partition: p.partition,
-          leader: p.leader,
-          leaderEpoch: p.leaderEpoch,
-          replicas: p.replicas,
-          isr: p.isr,
-          error: p.error ?? null,
-        })),
-      }
-    })
-  }
-
-  /**
-   * Creates topics and waits until each partition has a leader. Rejects with the first
-   * per-topic error (e.g. TOPIC_ALREADY_EXISTS) after all were tried.
-   */
-  async createTopics(topics: NewTopic[], options: { timeoutMs?: number; validateOnly?: boolean } = {}): Promise<void> {
-    this.ensureOpen()
-    if (!Array.isArray(topics)) throw invalidArgument(`createTopics takes an array, got ${describe(topics)}`)
-    const spec = topics.map((t, i) => {
-      if (t === null || typeof t !== 'object' || typeof t.topic !== 'string') {
-        throw invalidArgument(`topics[${i}].topic must be a string`)
-      }
-      for (const k of ['numPartitions', 'replicationFactor'] as const) {
-        const v = t[k]
-        if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) {
-          throw invalidArgument(`topics[${i}].${k} must be a positive integer, got ${describe(v)}`)
-        }
-      }
-      return {
-        name: t.topic,
-        numPartitions: t.numPartitions,
-        replicationFactor: t.replicationFactor,
-        configs: Object.entries(t.configs ?? {}).map(([k, v]) => [k, String(v)]),
-      }
-    })
-    const r = await this.binding.createTopics(spec, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.validateOnly ?? false)
-    throwFirst(r)
-  }
-
-  /** Deletes topics. Rejects with the first per-topic error after all were tried. */
-  async deleteTopics(topics: string[], options: { timeoutMs?: number } = {}): Promise<void> {
-    this.ensureOpen()
-    if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
-      throw invalidArgument(`deleteTopics takes an array of topic names, got ${describe(topics)}`)
-    }
-    throwFirst(await this.binding.deleteTopics(topics, options.timeoutMs ?? DEFAULT_TIMEOUT_MS))
-  }
-
-  /**
-   * Offsets of every partition of `topic`: the log start ('earliest'), the next offset to
-   * be written ('latest', the default), or the first offset at or after a timestamp.
-   */
-  async fetchTopicOffsets(topic: string, spec: 'earliest' | 'latest' | number = 'latest'): Promise<PartitionOffset[]> {
-    this.ensureOpen()
-    if (typeof topic !== 'string') throw invalidArgument(`topic must be a string, got ${describe(topic)}`)
-    const r = await this.binding.listOffsets(topic, spec)
-    if (r.error) throw KafkaError.fromBinding(r.error)
-    return r.offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.offset), timestamp: o.timestamp }))
-  }
-
   // ---- topics, partitions, records, offsets (ts/admin/topics.ts) ----
+
+  /** Names of the topics, sorted (internal ones only with `includeInternal`). */
+  async listTopics(options: ListTopicsOptions = {}): Promise<string[]> {
+    this.ensureOpen()
+    return listTopics(this.binding, options)
+  }
+
+  /** Partitions, leaders, replicas, ISR, id and internal flag of each topic; one result per name. */
+  async describeTopics(topics: string[], options: DescribeTopicsOptions = {}): Promise<TopicDescription[]> {
+    this.ensureOpen()
+    return describeTopics(this.binding, topics, options)
+  }
+
+  /**
+   * Creates topics, one result per topic (see `throwIfFailed`); unless `validateOnly`,
+   * returns once every partition of each new topic has a leader.
+   */
+  async createTopics(topics: NewTopic[], options: CreateTopicsOptions = {}): Promise<CreateTopicResult[]> {
+    this.ensureOpen()
+    return createTopics(this.binding, topics, options)
+  }
+
+  /** Deletes topics, one result per topic. */
+  async deleteTopics(topics: string[], options: DeleteTopicsOptions = {}): Promise<TopicResult[]> {
+    this.ensureOpen()
+    return deleteTopics(this.binding, topics, options)
+  }
+
+  /** Grows topics to more partitions, one result per topic; returns once the new partitions have leaders. */
+  async createPartitions(items: NewPartitions[], options: CreatePartitionsOptions = {}): Promise<TopicResult[]> {
+    this.ensureOpen()
+    return createPartitions(this.binding, items, options)
+  }
+
+  /** Deletes the records before an offset in each partition, one result per partition. */
+  async deleteRecords(items: RecordsToDelete[], options: DeleteRecordsOptions = {}): Promise<DeletedRecords[]> {
+    this.ensureOpen()
+    return deleteRecords(this.binding, items, options)
+  }
+
+  /** Earliest, latest, max-timestamp or by-timestamp offsets of partitions, one result per partition. */
+  async listOffsets(items: OffsetQuery[], options: ListOffsetsOptions = {}): Promise<ListedOffset[]> {
+    this.ensureOpen()
+    return listOffsets(this.binding, items, options)
+  }
 
   // ---- configs (ts/admin/configs.ts) ----
 
@@ -267,10 +210,4 @@ export class Admin {
     if (r.error) throw KafkaError.fromBinding(r.error)
     return r.cluster as BindingCluster
   }
-}
-
-function throwFirst(r: BindingTopicResults): void {
-  if (r.error) throw KafkaError.fromBinding(r.error)
-  const failed = r.results.find((t) => t.error)
-  if (failed?.error) throw KafkaError.fromBinding({ ...failed.error, topic: failed.name })
 }

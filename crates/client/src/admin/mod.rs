@@ -44,7 +44,12 @@ pub use groups::{
     GroupResult, ListConsumerGroupOffsetsArgs, ListGroupsOptions, ListedGroup, MemberResult, MemberToRemove,
     OffsetToCommit, PartitionResult, RemoveMembersArgs,
 };
-pub use topics::{NewTopic, TopicResult};
+pub use topics::{
+    CreatePartitionsOptions, CreateTopicResult, CreateTopicsOptions, DeleteRecordsOptions, DeleteTopicsOptions,
+    DeletedRecords, DescribeTopicsOptions, IsolationLevel, ItemsCall, ListOffsetsOptions, ListTopicsOptions,
+    ListedOffset, NewPartitions, NewTopic, OffsetQuery, RecordsToDelete, TopicDescription, TopicPartitionInfo,
+    TopicResult,
+};
 
 /// Where a request must go.
 #[derive(Clone, Debug, PartialEq, Eq)]

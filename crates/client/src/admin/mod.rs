@@ -17,6 +17,7 @@
 //! broker reachable, a malformed argument) fails the call.
 
 mod cluster;
+mod configs;
 mod groups;
 mod topics;
 
@@ -38,6 +39,15 @@ use crate::conn::Connection;
 use crate::error::{Error, Kind, Result};
 use crate::group::coordinator::Coordinator;
 
+pub use cluster::{
+    AlterReassignmentsArgs, BrokerLogDirs, ClusterBroker, ClusterDescription, DescribeClusterOptions,
+    DescribeLogDirsOptions, ElectLeadersArgs, ListReassignmentsArgs, LogDir, LogDirReplica, LogDirTopic,
+    OngoingReassignment, PartitionReassignment, PartitionResult, TopicPartition,
+};
+pub use configs::{
+    AlterConfigOp, AlterConfigsArgs, AlterConfigsResource, AlterConfigsResult, ConfigEntry, ConfigResource,
+    ConfigResourceResult, ConfigSynonym, DescribeConfigsArgs, DescribeConfigsOptions,
+};
 pub use groups::{GroupListing, ListGroupsOptions, ListedGroup};
 pub use topics::{NewTopic, TopicResult};
 

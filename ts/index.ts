@@ -5,6 +5,35 @@
 
 export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
+export type {
+  AlterPartitionReassignmentsOptions,
+  BrokerLogDirs,
+  DescribeClusterOptions,
+  ElectionType,
+  ElectLeadersOptions,
+  LogDir,
+  LogDirReplica,
+  LogDirTopic,
+  OngoingPartitionReassignment,
+  PartitionReassignment,
+  PartitionResult,
+  TopicPartition,
+} from './admin/cluster'
+export type {
+  AlterConfigOp,
+  AlterConfigOpType,
+  AlterConfigsOptions,
+  AlterConfigsResource,
+  AlterConfigsResult,
+  ConfigEntry,
+  ConfigResource,
+  ConfigResourceResult,
+  ConfigResourceType,
+  ConfigSource,
+  ConfigSynonym,
+  ConfigType,
+  DescribeConfigsOptions,
+} from './admin/configs'
 export type { GroupListing, GroupOverview, GroupType, ListGroupsOptions } from './admin/groups'
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { Admin, Producer, throwIfFailed } from '../ts/index'
-import { brokers, clusterHandle, createTopic, uniqueTopic } from './helpers'
+import { brokers, clusterHandle, createTopic, kafkaScript, uniqueTopic } from './helpers'
 
 let cluster: any
 
@@ -13,7 +13,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const v = await probe()
+    // Metadata answered by a broker that has not caught up yet may not know a new topic.
+    const v = await probe().catch((e) => {
+      if (e?.code === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined
+      throw e
+    })
     if (v !== undefined) return v
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(200)
@@ -267,6 +271,45 @@ describe('admin: reassignments and elections (cluster)', () => {
       await admin.deleteTopics([topic]).catch(() => {})
       await admin.close()
       expect(undone.map((r) => r.error)).toEqual([null, null])
+    }
+  }, 90_000)
+
+  it('reassignments go on while a broker is down: a dead route is retried on a live broker', async () => {
+    cluster ??= await clusterHandle()
+    const kafka = await kafkaScript()
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap, requestTimeoutMs: 20_000 })
+    const topic = uniqueTopic('reassign-down')
+    let down: number | undefined
+    try {
+      const ids: number[] = (await admin.describeCluster()).brokers.map((b) => b.nodeId)
+      await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }])
+      const before = await until('both replicas in sync', 30_000, async () => {
+        const p = await partition0(admin, topic)
+        return p.isr.length === 2 ? p : undefined
+      })
+      // A replica's broker dies; the partition moves to the two live ones. KRaft metadata
+      // names a random live broker as controller, so the calls below reach the dead one
+      // some of the time (until its session expires) and must be retried elsewhere.
+      down = before.replicas[1] as number
+      await kafka.killBroker(cluster, down)
+      const live = ids.filter((b) => b !== down)
+      for (let i = 0; i < 8; i++) {
+        await admin.fetchTopicMetadata() // a metadata refresh: a new random "controller"
+        expect(await admin.listPartitionReassignments([{ topic, partition: 0 }])).toEqual([])
+      }
+      expect(await admin.alterPartitionReassignments([{ topic, partition: 0, replicas: live }])).toEqual([
+        { topic, partition: 0, error: null },
+      ])
+      await until('the move off the dead broker to finish', 30_000, async () =>
+        (await admin.listPartitionReassignments([{ topic, partition: 0 }])).length === 0 ? true : undefined,
+      )
+      await until('metadata to show the new replicas', 10_000, async () =>
+        (await partition0(admin, topic)).replicas.join() === live.join() ? true : undefined,
+      )
+    } finally {
+      if (down !== undefined) await kafka.restartBroker(cluster, down)
+      await admin.deleteTopics([topic]).catch(() => {})
+      await admin.close()
     }
   }, 90_000)
 })

@@ -141,6 +141,12 @@ describe('admin: configs', () => {
     )
     expect(r[0]?.error).toBeNull()
     expect(r[1]?.error?.code).toBe('UNKNOWN_TOPIC_OR_PARTITION')
+    // A real change after it, once visible, shows that the validated one was never applied
+    // (changes reach the broker in order).
+    throwIfFailed(
+      await admin.incrementalAlterConfigs([{ type: 'topic', name: topic, ops: [{ name: 'segment.ms', value: '600000', op: 'set' }] }]),
+    )
+    await expect.poll(async () => (await topicConfig(topic, 'segment.ms')).value, eventually).toBe('600000')
     expect(await topicConfig(topic, 'retention.ms')).toEqual(before)
     const [invalid] = await admin.incrementalAlterConfigs(
       [{ type: 'topic', name: topic, ops: [{ name: 'retention.ms', value: 'soon', op: 'set' }] }],

@@ -409,7 +409,11 @@ impl Admin {
         for r in resp.results {
             let answer = match to_error(r.error_code, r.error_message.as_deref()) {
                 Some(e) => Err(e),
-                None => Ok(r.configs.into_iter().map(|c| entry(c, with_types)).collect()),
+                None => Ok(r
+                    .configs
+                    .into_iter()
+                    .map(|c| entry(c, with_types, args.options.include_documentation))
+                    .collect()),
             };
             by_key
                 .entry((r.resource_type, r.resource_name.to_string()))
@@ -564,7 +568,9 @@ impl Admin {
     }
 }
 
-fn entry(c: DescribeConfigsResourceResult, with_types: bool) -> ConfigEntry {
+/// One config; `documentation` only when asked for (brokers send an empty one for loggers
+/// regardless).
+fn entry(c: DescribeConfigsResourceResult, with_types: bool, with_docs: bool) -> ConfigEntry {
     ConfigEntry {
         name: c.name.to_string(),
         value: c.value.map(|v| v.to_string()),
@@ -573,7 +579,7 @@ fn entry(c: DescribeConfigsResourceResult, with_types: bool) -> ConfigEntry {
         is_sensitive: c.is_sensitive,
         is_default: c.config_source == 5,
         config_type: with_types.then(|| type_name(c.config_type)),
-        documentation: c.documentation.map(|d| d.to_string()),
+        documentation: c.documentation.filter(|_| with_docs).map(|d| d.to_string()),
         synonyms: c
             .synonyms
             .into_iter()

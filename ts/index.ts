@@ -6,6 +6,35 @@
 export type { ClusterDescription } from './admin'
 export { Admin } from './admin'
 export type {
+  AlterPartitionReassignmentsOptions,
+  BrokerLogDirs,
+  DescribeClusterOptions,
+  ElectionType,
+  ElectLeadersOptions,
+  LogDir,
+  LogDirReplica,
+  LogDirTopic,
+  OngoingPartitionReassignment,
+  PartitionReassignment,
+  PartitionResult,
+  TopicPartition,
+} from './admin/cluster'
+export type {
+  AlterConfigOp,
+  AlterConfigOpType,
+  AlterConfigsOptions,
+  AlterConfigsResource,
+  AlterConfigsResult,
+  ConfigEntry,
+  ConfigResource,
+  ConfigResourceResult,
+  ConfigResourceType,
+  ConfigSource,
+  ConfigSynonym,
+  ConfigType,
+  DescribeConfigsOptions,
+} from './admin/configs'
+export type {
   DeleteGroupResult,
   DescribeGroupsOptions,
   GroupDescription,

@@ -4,6 +4,32 @@ import { KafkaError } from '../errors'
 import { type ClientLog, clientLog } from '../logger'
 import { native } from '../native'
 import {
+  type AlterPartitionReassignmentsOptions,
+  alterPartitionReassignments,
+  type BrokerLogDirs,
+  type ClusterDescription,
+  type DescribeClusterOptions,
+  describeCluster,
+  describeLogDirs,
+  type ElectLeadersOptions,
+  electLeaders,
+  listPartitionReassignments,
+  type OngoingPartitionReassignment,
+  type PartitionReassignment,
+  type PartitionResult,
+  type TopicPartition,
+} from './cluster'
+import {
+  type AlterConfigsOptions,
+  type AlterConfigsResource,
+  type AlterConfigsResult,
+  type ConfigResource,
+  type ConfigResourceResult,
+  type DescribeConfigsOptions,
+  describeConfigs,
+  incrementalAlterConfigs,
+} from './configs'
+import {
   alterConsumerGroupOffsets,
   type DeleteGroupResult,
   type DescribeGroupsOptions,
@@ -50,11 +76,7 @@ import {
   type TopicResult,
 } from './topics'
 
-export interface ClusterDescription {
-  clusterId: string | null
-  controllerId: number
-  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>
-}
+export type { ClusterDescription } from './cluster'
 
 /** Cluster administration: describe the cluster, list, create and delete topics. */
 export class Admin {
@@ -74,14 +96,13 @@ export class Admin {
     }
   }
 
-  /** Brokers, controller and cluster id. */
-  async describeCluster(): Promise<ClusterDescription> {
-    const c = await this.cluster(this.binding.describeCluster())
-    return {
-      clusterId: c.clusterId ?? null,
-      controllerId: c.controllerId,
-      brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null })),
-    }
+  /**
+   * Brokers, controller and cluster id (DescribeCluster, KIP-700, where the broker has it);
+   * with `includeAuthorizedOperations`, also what this client may do on the cluster.
+   */
+  async describeCluster(options: DescribeClusterOptions = {}): Promise<ClusterDescription> {
+    this.ensureOpen()
+    return describeCluster(this.binding, options)
   }
 
   // ---- topics, partitions, records, offsets (ts/admin/topics.ts) ----
@@ -133,7 +154,53 @@ export class Admin {
 
   // ---- configs (ts/admin/configs.ts) ----
 
+  /** The configs of topics, brokers and broker loggers: one result per resource, in order. */
+  async describeConfigs(resources: ConfigResource[], options: DescribeConfigsOptions = {}): Promise<ConfigResourceResult[]> {
+    this.ensureOpen()
+    return describeConfigs(this.binding, resources, options)
+  }
+
+  /** Sets, deletes, appends to or subtracts from configs: one result per resource, in order. */
+  async incrementalAlterConfigs(resources: AlterConfigsResource[], options: AlterConfigsOptions = {}): Promise<AlterConfigsResult[]> {
+    this.ensureOpen()
+    return incrementalAlterConfigs(this.binding, resources, options)
+  }
+
   // ---- cluster: log dirs, reassignments, elections (ts/admin/cluster.ts) ----
+
+  /** The log dirs of each broker (default: every broker) with the replicas in them. */
+  async describeLogDirs(brokerIds?: number[]): Promise<BrokerLogDirs[]> {
+    this.ensureOpen()
+    return describeLogDirs(this.binding, brokerIds)
+  }
+
+  /**
+   * Moves partitions to new replica sets (`replicas: null` cancels an ongoing move). Resolves
+   * once the controller has recorded them; the data moves afterwards (see
+   * {@link listPartitionReassignments}). One result per partition, in order.
+   */
+  async alterPartitionReassignments(
+    reassignments: PartitionReassignment[],
+    options: AlterPartitionReassignmentsOptions = {},
+  ): Promise<PartitionResult[]> {
+    this.ensureOpen()
+    return alterPartitionReassignments(this.binding, reassignments, options)
+  }
+
+  /** The reassignments in progress (of `partitions`, default all). */
+  async listPartitionReassignments(
+    partitions?: TopicPartition[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<OngoingPartitionReassignment[]> {
+    this.ensureOpen()
+    return listPartitionReassignments(this.binding, partitions, options)
+  }
+
+  /** Elects preferred or unclean leaders: one result per partition (ELECTION_NOT_NEEDED where the leader is already right). */
+  async electLeaders(options: ElectLeadersOptions): Promise<PartitionResult[]> {
+    this.ensureOpen()
+    return electLeaders(this.binding, options)
+  }
 
   // ---- ACLs and SCRAM users (ts/admin/acls.ts) ----
 

@@ -65,7 +65,14 @@ async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<Stri
             reply(a.list_offsets(&c.items, &c.options).await?)
         }
         // configs
+        "describeConfigs" => reply(a.describe_configs(&parse(op, args)?).await?),
+        "incrementalAlterConfigs" => reply(a.incremental_alter_configs(&parse(op, args)?).await?),
         // cluster
+        "describeCluster" => reply(a.describe_cluster_info(&parse(op, args)?).await?),
+        "describeLogDirs" => reply(a.describe_log_dirs(&parse(op, args)?).await?),
+        "alterPartitionReassignments" => reply(a.alter_partition_reassignments(&parse(op, args)?).await?),
+        "listPartitionReassignments" => reply(a.list_partition_reassignments(&parse(op, args)?).await?),
+        "electLeaders" => reply(a.elect_leaders(&parse(op, args)?).await?),
         // acls and SCRAM users
         // quotas
         // groups

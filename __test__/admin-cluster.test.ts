@@ -25,7 +25,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 }
 
 async function partition0(admin: Admin, topic: string) {
-  const [t] = await admin.fetchTopicMetadata([topic])
+  const [t] = throwIfFailed(await admin.describeTopics([topic]))
   const p = t?.partitions[0]
   if (!p) throw new Error(`no partition 0 of ${topic}`)
   return p
@@ -134,7 +134,7 @@ describe('admin: reassignments and elections (cluster)', () => {
       const ids: number[] = (await admin.describeCluster()).brokers.map((b) => b.nodeId)
       expect(ids).toHaveLength(3)
       const topic = uniqueTopic('reassign')
-      await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }])
+      throwIfFailed(await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }]))
       const before = await until('both replicas in sync', 30_000, async () => {
         const p = await partition0(admin, topic)
         return p.isr.length === 2 && p.leader === p.replicas[0] ? p : undefined
@@ -234,7 +234,7 @@ describe('admin: reassignments and elections (cluster)', () => {
       ])
     try {
       const ids: number[] = (await admin.describeCluster()).brokers.map((b) => b.nodeId)
-      await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }])
+      throwIfFailed(await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }]))
       const before = await until('both replicas in sync', 30_000, async () => {
         const p = await partition0(admin, topic)
         return p.isr.length === 2 ? p : undefined
@@ -282,7 +282,7 @@ describe('admin: reassignments and elections (cluster)', () => {
     let down: number | undefined
     try {
       const ids: number[] = (await admin.describeCluster()).brokers.map((b) => b.nodeId)
-      await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }])
+      throwIfFailed(await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 2 }]))
       const before = await until('both replicas in sync', 30_000, async () => {
         const p = await partition0(admin, topic)
         return p.isr.length === 2 ? p : undefined
@@ -294,7 +294,7 @@ describe('admin: reassignments and elections (cluster)', () => {
       await kafka.killBroker(cluster, down)
       const live = ids.filter((b) => b !== down)
       for (let i = 0; i < 8; i++) {
-        await admin.fetchTopicMetadata() // a metadata refresh: a new random "controller"
+        await admin.listTopics() // a metadata refresh: a new random "controller"
         expect(await admin.listPartitionReassignments([{ topic, partition: 0 }])).toEqual([])
       }
       expect(await admin.alterPartitionReassignments([{ topic, partition: 0, replicas: live }])).toEqual([

@@ -16,8 +16,10 @@
 //! item: one bad item never fails the others. Only a failure of the whole request (no
 //! broker reachable, a malformed argument) fails the call.
 
+mod acls;
 mod cluster;
 mod groups;
+mod quotas;
 mod topics;
 
 use std::collections::HashMap;
@@ -38,7 +40,15 @@ use crate::conn::Connection;
 use crate::error::{Error, Kind, Result};
 use crate::group::coordinator::Coordinator;
 
+pub use acls::{
+    AclBinding, AclBindingFilter, AclMatch, AlterScramResult, CreateAclResult, DeleteAclsResult, DescribeScramOptions,
+    ScramAlteration, ScramCredentialInfo, ScramUserResult,
+};
 pub use groups::{GroupListing, ListGroupsOptions, ListedGroup};
+pub use quotas::{
+    AlterQuotaResult, AlterQuotasArgs, QuotaAlteration, QuotaEntity, QuotaEntry, QuotaFilter, QuotaFilterComponent,
+    QuotaOp,
+};
 pub use topics::{NewTopic, TopicResult};
 
 /// Where a request must go.

@@ -16,8 +16,8 @@ use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
 use kafka_protocol::messages::describe_user_scram_credentials_response::DescribeUserScramCredentialsResult;
 use kafka_protocol::messages::{
-    AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, ApiKey, CreateAclsRequest,
-    CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse,
+    AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, ApiKey, CreateAclsRequest, CreateAclsResponse,
+    DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse,
     DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -157,9 +157,9 @@ impl Admin {
         if done.iter().all(Option::is_some) {
             return Ok(done.into_iter().flatten().collect());
         }
-        Err(outcome.err().unwrap_or_else(|| {
-            Error::new(Kind::Internal, format!("{what}: an item was left without an outcome"))
-        }))
+        Err(outcome
+            .err()
+            .unwrap_or_else(|| Error::new(Kind::Internal, format!("{what}: an item was left without an outcome"))))
     }
 }
 
@@ -322,16 +322,31 @@ impl AclBinding {
             ));
         }
         if self.host.is_empty() {
-            return Err(Error::argument(&format!("host of {item}"), "must not be empty (`*` is any host)"));
+            return Err(Error::argument(
+                &format!("host of {item}"),
+                "must not be empty (`*` is any host)",
+            ));
         }
         Ok(AclCreation::default()
-            .with_resource_type(code_of(RESOURCE_TYPES, "resourceType", &self.resource_type, &item, false)?)
+            .with_resource_type(code_of(
+                RESOURCE_TYPES,
+                "resourceType",
+                &self.resource_type,
+                &item,
+                false,
+            )?)
             .with_resource_name(StrBytes::from_string(self.resource_name.clone()))
             .with_resource_pattern_type(code_of(PATTERN_TYPES, "patternType", &self.pattern_type, &item, false)?)
             .with_principal(StrBytes::from_string(self.principal.clone()))
             .with_host(StrBytes::from_string(self.host.clone()))
             .with_operation(code_of(OPERATIONS, "operation", &self.operation, &item, false)?)
-            .with_permission_type(code_of(PERMISSIONS, "permissionType", &self.permission_type, &item, false)?))
+            .with_permission_type(code_of(
+                PERMISSIONS,
+                "permissionType",
+                &self.permission_type,
+                &item,
+                false,
+            )?))
     }
 
     fn decode(
@@ -628,7 +643,10 @@ impl ScramAlteration {
     fn encode(&self, i: usize) -> Result<ScramChange> {
         let item = format!("SCRAM alteration {i} (user `{}`)", self.user);
         if self.user.is_empty() {
-            return Err(Error::argument(&format!("user of SCRAM alteration {i}"), "must not be empty"));
+            return Err(Error::argument(
+                &format!("user of SCRAM alteration {i}"),
+                "must not be empty",
+            ));
         }
         let (mechanism, hash) = match self.mechanism.as_str() {
             "SCRAM-SHA-256" => (1, ScramHash::Sha256),
@@ -643,18 +661,22 @@ impl ScramAlteration {
         let name = StrBytes::from_string(self.user.clone());
         if self.delete {
             if self.password.is_some() || self.iterations.is_some() {
-                return Err(Error::argument(
-                    &item,
-                    "a deletion takes no password or iterations",
-                ));
+                return Err(Error::argument(&item, "a deletion takes no password or iterations"));
             }
             return Ok(ScramChange::Delete(
-                ScramCredentialDeletion::default().with_name(name).with_mechanism(mechanism),
+                ScramCredentialDeletion::default()
+                    .with_name(name)
+                    .with_mechanism(mechanism),
             ));
         }
         let password = match &self.password {
             Some(p) if !p.is_empty() => p,
-            _ => return Err(Error::argument(&format!("password of {item}"), "must be a non-empty string")),
+            _ => {
+                return Err(Error::argument(
+                    &format!("password of {item}"),
+                    "must be a non-empty string",
+                ))
+            }
         };
         let iterations = match self.iterations {
             None => DEFAULT_ITERATIONS,
@@ -701,7 +723,10 @@ impl Admin {
     /// The SCRAM credentials of `users` (all users when none are named), one result per
     /// named user in order (DescribeUserScramCredentials, any broker). An empty name is
     /// that item's INVALID_ARGUMENT.
-    pub async fn describe_user_scram_credentials(&self, options: &DescribeScramOptions) -> Result<Vec<ScramUserResult>> {
+    pub async fn describe_user_scram_credentials(
+        &self,
+        options: &DescribeScramOptions,
+    ) -> Result<Vec<ScramUserResult>> {
         let Some(users) = options.users.as_ref().filter(|u| !u.is_empty()) else {
             let mut all: Vec<ScramUserResult> = self.describe_scram(None).await?.iter().map(scram_result).collect();
             all.sort_by(|a, b| a.user.cmp(&b.user));
@@ -867,12 +892,19 @@ mod tests {
             permission_type: "deny".into(),
         };
         let c = good.encode(0).unwrap();
-        assert_eq!((c.resource_type, c.resource_pattern_type, c.operation, c.permission_type), (2, 3, 4, 2));
+        assert_eq!(
+            (c.resource_type, c.resource_pattern_type, c.operation, c.permission_type),
+            (2, 3, 4, 2)
+        );
         let bad = AclBinding {
             principal: "alice".into(),
             ..good.clone()
         };
-        assert!(bad.encode(1).unwrap_err().message.contains("principal `alice` of ACL binding 1"));
+        assert!(bad
+            .encode(1)
+            .unwrap_err()
+            .message
+            .contains("principal `alice` of ACL binding 1"));
         let bad = AclBinding {
             resource_type: "any".into(),
             ..good
@@ -901,10 +933,34 @@ mod tests {
             ScramHash::Sha512.salted_password(b"pw", &s1.salt, 4096)
         );
         for (alt, want) in [
-            (ScramAlteration { iterations: Some(100), ..a.clone() }, "iterations 100"),
-            (ScramAlteration { mechanism: "SCRAM-SHA-1".into(), ..a.clone() }, "mechanism `SCRAM-SHA-1`"),
-            (ScramAlteration { password: None, ..a.clone() }, "password of"),
-            (ScramAlteration { delete: true, ..a.clone() }, "takes no password"),
+            (
+                ScramAlteration {
+                    iterations: Some(100),
+                    ..a.clone()
+                },
+                "iterations 100",
+            ),
+            (
+                ScramAlteration {
+                    mechanism: "SCRAM-SHA-1".into(),
+                    ..a.clone()
+                },
+                "mechanism `SCRAM-SHA-1`",
+            ),
+            (
+                ScramAlteration {
+                    password: None,
+                    ..a.clone()
+                },
+                "password of",
+            ),
+            (
+                ScramAlteration {
+                    delete: true,
+                    ..a.clone()
+                },
+                "takes no password",
+            ),
         ] {
             let e = match alt.encode(4) {
                 Err(e) => e,

@@ -251,7 +251,16 @@ impl Admin {
         let mut coded = Vec::with_capacity(args.entries.len());
         let mut settled = Vec::with_capacity(args.entries.len());
         for (i, a) in args.entries.iter().enumerate() {
-            match a.encode(i) {
+            // The broker answers per entity: a second alteration of one would be ambiguous.
+            let first = args.entries[..i].iter().position(|b| b.entity == a.entity);
+            let encoded = match first {
+                Some(j) => Err(Error::argument(
+                    &format!("quota alteration {i} ({})", entity_label(&a.entity)),
+                    format!("the same entity as alteration {j}; put their ops in one alteration"),
+                )),
+                None => a.encode(i),
+            };
+            match encoded {
                 Ok(c) => {
                     coded.push(Some(c));
                     settled.push(None);
@@ -342,7 +351,10 @@ mod tests {
         .encode(0)
         .unwrap();
         assert_eq!(e.entity.len(), 2);
-        assert!(e.entity.iter().any(|x| x.entity_type.as_str() == "client-id" && x.entity_name.is_none()));
+        assert!(e
+            .entity
+            .iter()
+            .any(|x| x.entity_type.as_str() == "client-id" && x.entity_name.is_none()));
         assert!(!e.ops[0].remove && e.ops[0].value == 1024.0);
         assert!(e.ops[1].remove);
     }
@@ -350,15 +362,24 @@ mod tests {
     #[test]
     fn bad_alterations_name_the_problem() {
         for (a, want) in [
-            (alteration(&[("usr", Some("a"))], &[("k", Some(1.0))]), "entity type `usr`"),
+            (
+                alteration(&[("usr", Some("a"))], &[("k", Some(1.0))]),
+                "entity type `usr`",
+            ),
             (alteration(&[], &[("k", Some(1.0))]), "names no type"),
             (alteration(&[("user", Some(""))], &[("k", Some(1.0))]), "empty name"),
             (alteration(&[("user", Some("a"))], &[]), "no ops"),
-            (alteration(&[("user", Some("a"))], &[("k", Some(f64::NAN))]), "not a finite number"),
+            (
+                alteration(&[("user", Some("a"))], &[("k", Some(f64::NAN))]),
+                "not a finite number",
+            ),
         ] {
             let e = a.encode(2).unwrap_err();
             assert_eq!(e.code(), "INVALID_ARGUMENT");
-            assert!(e.message.contains(want) && e.message.contains("quota alteration 2"), "{want}: {e}");
+            assert!(
+                e.message.contains(want) && e.message.contains("quota alteration 2"),
+                "{want}: {e}"
+            );
         }
     }
 }

@@ -5,7 +5,35 @@
 
 export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
 export { Admin } from './admin'
+export type {
+  AclBinding,
+  AclBindingFilter,
+  AclMatch,
+  AclOperation,
+  AclPatternType,
+  AclPermissionType,
+  AclResourceType,
+  AlterUserScramCredentialsResult,
+  CreateAclResult,
+  DeleteAclsResult,
+  DescribedAclBinding,
+  ScramAlteration,
+  ScramDeletion,
+  ScramMechanism,
+  ScramUpsertion,
+  UserScramCredentialsResult,
+} from './admin/acls'
 export type { GroupListing, GroupOverview, GroupType, ListGroupsOptions } from './admin/groups'
+export type {
+  AlterQuotaResult,
+  QuotaAlteration,
+  QuotaEntity,
+  QuotaEntityType,
+  QuotaEntry,
+  QuotaFilter,
+  QuotaFilterComponent,
+  QuotaKey,
+} from './admin/quotas'
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'
 export type {

@@ -163,24 +163,36 @@ describe('admin: ACLs', () => {
       { ...deny, resourceType: 'topik' as any },
       { ...deny, patternType: 'match' as any },
       { ...deny, principal: user },
+      // Every topic whose name starts with `denied` (so not `open`): no reads either.
+      { ...deny, patternType: 'prefixed', operation: 'read' },
+      // The broker's own verdict, on that item only: the cluster resource is `kafka-cluster`.
+      { ...deny, resourceType: 'cluster', resourceName: 'not-the-cluster' },
     ])
     const full = { ...deny, patternType: 'literal', host: '*' }
+    const prefixed = { ...full, patternType: 'prefixed', operation: 'read' }
     expect(created[0]).toEqual({ binding: full, error: null })
     expect(created[1]?.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('operation `wrte`') })
     expect(created[2]?.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('resourceType `topik`') })
     expect(created[3]?.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('patternType `match`') })
     expect(created[4]?.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`principal \`${user}\``) })
+    expect(created[5]).toEqual({ binding: prefixed, error: null })
+    expect(created[6]?.error).toBeInstanceOf(KafkaError)
+    expect(created[6]?.error?.code).toBe('INVALID_REQUEST')
+    expect(created[6]?.error?.message).toContain('`not-the-cluster` (cluster)')
 
     const onTopic = await until(
       () => admin.describeAcls({ resourceType: 'topic', resourceName: denied }),
-      (r) => r.length > 0,
-      'the ACL',
+      (r) => r.length === 2,
+      'the ACLs',
     )
-    expect(onTopic).toEqual([full])
-    // 'match' finds the ACLs that apply to the name; a filter on another principal finds none.
-    expect(await admin.describeAcls({ resourceType: 'topic', resourceName: denied, patternType: 'match', principal })).toEqual([full])
+    expect(onTopic).toEqual(expect.arrayContaining([full, prefixed]))
+    expect(await admin.describeAcls({ resourceType: 'topic', resourceName: denied, patternType: 'literal' })).toEqual([full])
+    // 'match' finds the ACLs that apply to a name: here the prefixed one alone.
+    expect(await admin.describeAcls({ resourceType: 'topic', resourceName: `${denied}-x`, patternType: 'match', principal })).toEqual([
+      prefixed,
+    ])
     expect(await admin.describeAcls({ resourceName: denied, principal: 'User:someone-else' })).toEqual([])
-    expect(await admin.describeAcls({ principal })).toEqual([full])
+    expect((await admin.describeAcls({ principal })).length).toBe(2)
     await expect(admin.describeAcls({ operation: 'reed' as any })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('operation `reed`'),
@@ -207,8 +219,12 @@ describe('admin: ACLs', () => {
         permissionType: 'any',
       },
       error: null,
-      matches: [{ binding: full, error: null }],
+      matches: expect.arrayContaining([
+        { binding: full, error: null },
+        { binding: prefixed, error: null },
+      ]),
     })
+    expect(removed[0]?.matches.length).toBe(2)
     expect(removed[1]).toMatchObject({ error: null, matches: [] })
     expect(removed[2]?.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('permissionType `maybe`') })
     expect(await admin.describeAcls({ principal })).toEqual([])

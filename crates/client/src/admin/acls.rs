@@ -864,6 +864,89 @@ impl Admin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nkafka_protocol::error::ErrorCode;
+
+    struct Outcome(usize, Option<Error>);
+    impl ItemOutcome for Outcome {
+        fn error(&self) -> Option<&Error> {
+            self.1.as_ref()
+        }
+    }
+
+    fn admin(request_timeout_ms: u64) -> Admin {
+        let servers = crate::config::parse_bootstrap(&["localhost:9".to_string()]).unwrap();
+        let mut cfg = crate::config::ClientConfig::new(servers);
+        cfg.request_timeout = std::time::Duration::from_millis(request_timeout_ms);
+        cfg.retry_backoff = std::time::Duration::from_millis(5);
+        cfg.retry_backoff_max = std::time::Duration::from_millis(20);
+        Admin::new(cfg).unwrap()
+    }
+
+    #[tokio::test]
+    async fn retry_items_resends_only_the_retriable_items() {
+        let a = admin(5_000);
+        let sent = Mutex::new(Vec::new());
+        let settled = vec![None, Some(Outcome(1, Some(Error::argument("x", "bad")))), None, None];
+        let out = a
+            .retry_items("Test", settled, |pending: Vec<usize>, _| {
+                let round = {
+                    let mut s = sent.lock();
+                    s.push(pending.clone());
+                    s.len()
+                };
+                async move {
+                    Ok(pending
+                        .into_iter()
+                        .map(|i| {
+                            // Item 2 is "loading" in the first round, item 3 fails for good.
+                            let e = match (i, round) {
+                                (2, 1) => Some(Error::broker(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS, None)),
+                                (3, _) => Some(Error::broker(ErrorCode::INVALID_REQUEST, None)),
+                                _ => None,
+                            };
+                            Outcome(i, e)
+                        })
+                        .collect())
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(*sent.lock(), vec![vec![0, 2, 3], vec![2]]);
+        let codes: Vec<_> = out.iter().map(|o| (o.0, o.1.as_ref().map(Error::code))).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (0, None),
+                (1, Some("INVALID_ARGUMENT")),
+                (2, None),
+                (3, Some("INVALID_REQUEST"))
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn retry_items_keeps_the_last_retriable_outcome_at_the_deadline_and_fails_unanswered_calls() {
+        let a = admin(200);
+        let out = a
+            .retry_items("Test", vec![None], |pending: Vec<usize>, _| async move {
+                Ok(pending
+                    .into_iter()
+                    .map(|i| Outcome(i, Some(Error::broker(ErrorCode::NOT_CONTROLLER, None))))
+                    .collect())
+            })
+            .await
+            .unwrap();
+        assert_eq!(out[0].1.as_ref().map(Error::code), Some("NOT_CONTROLLER"));
+        // No answer at all: the call fails with the request's error.
+        let e = a
+            .retry_items("Test", vec![None::<Outcome>], |_, _| async {
+                Err(Error::new(Kind::Protocol, "garbage"))
+            })
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), "PROTOCOL_ERROR");
+    }
 
     #[test]
     fn enum_names_round_trip_and_bad_ones_name_field_and_value() {

@@ -6,6 +6,24 @@
 export type { ClusterDescription } from './admin'
 export { Admin } from './admin'
 export type {
+  AclBinding,
+  AclBindingFilter,
+  AclMatch,
+  AclOperation,
+  AclPatternType,
+  AclPermissionType,
+  AclResourceType,
+  AlterUserScramCredentialsResult,
+  CreateAclResult,
+  DeleteAclsResult,
+  DescribedAclBinding,
+  ScramAlteration,
+  ScramDeletion,
+  ScramMechanism,
+  ScramUpsertion,
+  UserScramCredentialsResult,
+} from './admin/acls'
+export type {
   AlterPartitionReassignmentsOptions,
   BrokerLogDirs,
   DescribeClusterOptions,
@@ -52,6 +70,16 @@ export type {
   RemoveMemberResult,
   TopicPartitionRef,
 } from './admin/groups'
+export type {
+  AlterQuotaResult,
+  QuotaAlteration,
+  QuotaEntity,
+  QuotaEntityType,
+  QuotaEntry,
+  QuotaFilter,
+  QuotaFilterComponent,
+  QuotaKey,
+} from './admin/quotas'
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'
 export type {

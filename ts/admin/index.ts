@@ -4,6 +4,21 @@ import { KafkaError } from '../errors'
 import { type ClientLog, clientLog } from '../logger'
 import { native } from '../native'
 import {
+  type AclBinding,
+  type AclBindingFilter,
+  type AlterUserScramCredentialsResult,
+  alterUserScramCredentials,
+  type CreateAclResult,
+  createAcls,
+  type DeleteAclsResult,
+  type DescribedAclBinding,
+  deleteAcls,
+  describeAcls,
+  describeUserScramCredentials,
+  type ScramAlteration,
+  type UserScramCredentialsResult,
+} from './acls'
+import {
   type AlterPartitionReassignmentsOptions,
   alterPartitionReassignments,
   type BrokerLogDirs,
@@ -50,6 +65,14 @@ import {
   removeMembersFromConsumerGroup,
   type TopicPartitionRef,
 } from './groups'
+import {
+  type AlterQuotaResult,
+  alterClientQuotas,
+  describeClientQuotas,
+  type QuotaAlteration,
+  type QuotaEntry,
+  type QuotaFilter,
+} from './quotas'
 import {
   type CreatePartitionsOptions,
   type CreateTopicResult,
@@ -204,7 +227,49 @@ export class Admin {
 
   // ---- ACLs and SCRAM users (ts/admin/acls.ts) ----
 
+  /** The ACLs that match `filter` (every ACL when omitted). Needs an authorizer on the broker. */
+  async describeAcls(filter: AclBindingFilter = {}): Promise<DescribedAclBinding[]> {
+    this.ensureOpen()
+    return describeAcls(this.binding, filter)
+  }
+
+  /** Creates ACLs: one result per binding, in order (an invalid binding fails alone). */
+  async createAcls(bindings: AclBinding[]): Promise<CreateAclResult[]> {
+    this.ensureOpen()
+    return createAcls(this.binding, bindings)
+  }
+
+  /** Deletes the ACLs each filter matches: one result per filter, with the ACLs it matched. */
+  async deleteAcls(filters: AclBindingFilter[]): Promise<DeleteAclsResult[]> {
+    this.ensureOpen()
+    return deleteAcls(this.binding, filters)
+  }
+
+  /** SCRAM credentials of the named users (all users when omitted): mechanisms and iterations. */
+  async describeUserScramCredentials(users?: string[]): Promise<UserScramCredentialsResult[]> {
+    this.ensureOpen()
+    return describeUserScramCredentials(this.binding, users)
+  }
+
+  /** Sets (salted here, never sending the password) or deletes SCRAM credentials: one result per alteration. */
+  async alterUserScramCredentials(alterations: ScramAlteration[]): Promise<AlterUserScramCredentialsResult[]> {
+    this.ensureOpen()
+    return alterUserScramCredentials(this.binding, alterations)
+  }
+
   // ---- quotas (ts/admin/quotas.ts) ----
+
+  /** The quotas of the entities `filter` matches. */
+  async describeClientQuotas(filter: QuotaFilter): Promise<QuotaEntry[]> {
+    this.ensureOpen()
+    return describeClientQuotas(this.binding, filter)
+  }
+
+  /** Sets or removes quotas: one result per entity, in order. */
+  async alterClientQuotas(entries: QuotaAlteration[], options: { validateOnly?: boolean } = {}): Promise<AlterQuotaResult[]> {
+    this.ensureOpen()
+    return alterClientQuotas(this.binding, entries, options)
+  }
 
   // ---- groups (ts/admin/groups.ts) ----
 

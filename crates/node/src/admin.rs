@@ -74,7 +74,14 @@ async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<Stri
         "listPartitionReassignments" => reply(a.list_partition_reassignments(&parse(op, args)?).await?),
         "electLeaders" => reply(a.elect_leaders(&parse(op, args)?).await?),
         // acls and SCRAM users
+        "describeAcls" => reply(a.describe_acls(&parse(op, args)?).await?),
+        "createAcls" => reply(a.create_acls(&parse::<Vec<_>>(op, args)?).await?),
+        "deleteAcls" => reply(a.delete_acls(&parse::<Vec<_>>(op, args)?).await?),
+        "describeUserScramCredentials" => reply(a.describe_user_scram_credentials(&parse(op, args)?).await?),
+        "alterUserScramCredentials" => reply(a.alter_user_scram_credentials(&parse::<Vec<_>>(op, args)?).await?),
         // quotas
+        "describeClientQuotas" => reply(a.describe_client_quotas(&parse(op, args)?).await?),
+        "alterClientQuotas" => reply(a.alter_client_quotas(&parse(op, args)?).await?),
         // groups
         "listGroups" => reply(a.list_groups(&parse(op, args)?).await?),
         "describeGroups" => reply(a.describe_groups(&parse(op, args)?).await?),

@@ -16,9 +16,11 @@
 //! item: one bad item never fails the others. Only a failure of the whole request (no
 //! broker reachable, a malformed argument) fails the call.
 
+pub mod acls;
 pub mod cluster;
 pub mod configs;
 pub mod groups;
+pub mod quotas;
 pub mod topics;
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { Admin, Consumer, type DeliveryReport, type KafkaError, type Message, Producer } from '../ts/index'
+import { Admin, Consumer, type DeliveryReport, type KafkaError, type Message, Producer, throwIfFailed } from '../ts/index'
 import { clusterHandle, kafkaScript, uniqueTopic } from './helpers'
 import { FaultProxy } from './proxy'
 
@@ -27,7 +27,7 @@ describe('connections cut every 0.5-1.5 s for 60 s', () => {
     const topic = uniqueTopic('chaos')
     const admin = new Admin({ bootstrapServers: cluster.bootstrap })
     try {
-      await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 3 }])
+      throwIfFailed(await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 3 }]))
     } finally {
       await admin.close()
     }

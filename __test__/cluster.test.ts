@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { Admin, KafkaError, Producer } from '../ts/index'
-import { brokers, createTopic, uniqueTopic } from './helpers'
+import { brokers } from './helpers'
 
 describe('first round trip: TS -> napi -> Rust -> TCP -> Kafka', () => {
   it('describes the cluster', async () => {
@@ -14,48 +14,6 @@ describe('first round trip: TS -> napi -> Rust -> TCP -> Kafka', () => {
     expect(c.brokers.some((b) => b.host === host && b.port === Number(port))).toBe(true)
     // KRaft brokers report a live broker as "controller" (clients never talk to the quorum).
     expect(c.brokers.map((b) => b.nodeId)).toContain(c.controllerId)
-  })
-
-  it('creates, lists, describes and deletes topics', async () => {
-    const topic = uniqueTopic('admin')
-    await createTopic(topic, 3)
-    const admin = new Admin({ bootstrapServers: brokers() })
-    try {
-      expect(await admin.listTopics()).toContain(topic)
-      const [meta] = await admin.fetchTopicMetadata([topic])
-      expect(meta!.name).toBe(topic)
-      expect(meta!.partitions.map((p) => p.partition)).toEqual([0, 1, 2])
-      for (const p of meta!.partitions) expect(p.leader).toBeGreaterThanOrEqual(0)
-      const again = admin.createTopics([{ topic, numPartitions: 1 }])
-      await expect(again).rejects.toMatchObject({ code: 'TOPIC_ALREADY_EXISTS', topic })
-      await admin.deleteTopics([topic])
-      await expect(admin.deleteTopics([topic])).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
-    } finally {
-      await admin.close()
-    }
-  })
-
-  it('fetchTopicOffsets: earliest, latest and by timestamp', async () => {
-    const topic = uniqueTopic('offsets')
-    await createTopic(topic, 2)
-    const p = new Producer({ bootstrapServers: brokers() })
-    await p.send({ topic, messages: [0, 1, 2].map((i) => ({ value: `a${i}`, partition: 0, timestamp: 1_000 + i })) })
-    await p.send({ topic, messages: [{ value: 'b', partition: 1, timestamp: 5_000 }] })
-    await p.close()
-    const admin = new Admin({ bootstrapServers: brokers() })
-    try {
-      expect((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.offset])).toEqual([
-        [0, 3n],
-        [1, 1n],
-      ])
-      expect((await admin.fetchTopicOffsets(topic, 'earliest')).map((o) => o.offset)).toEqual([0n, 0n])
-      const byTime = await admin.fetchTopicOffsets(topic, 1_001)
-      expect(byTime[0]).toMatchObject({ partition: 0, offset: 1n, timestamp: 1_001 })
-      expect(byTime[1]).toMatchObject({ partition: 1, offset: 0n, timestamp: 5_000 })
-      await expect(admin.fetchTopicOffsets(uniqueTopic('nope'))).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
-    } finally {
-      await admin.close()
-    }
   })
 
   it('Producer.connect() reports the cluster', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { Admin, Consumer, type KafkaError, Producer } from '../ts/index'
+import { Admin, Consumer, type KafkaError, Producer, throwIfFailed } from '../ts/index'
 import { clusterHandle, kafkaScript, uniqueTopic } from './helpers'
 
 /**
@@ -30,7 +30,7 @@ async function waitFullIsr(admin: Admin, topic: string, timeoutMs = 120_000): Pr
   const end = Date.now() + timeoutMs
   while (Date.now() < end) {
     try {
-      const [t] = await admin.fetchTopicMetadata([topic])
+      const [t] = throwIfFailed(await admin.describeTopics([topic]))
       if (t!.partitions.every((p) => p.isr.length === 3 && p.leader >= 0)) return
     } catch {
       // a broker of the bootstrap list may be down: ask again
@@ -41,7 +41,7 @@ async function waitFullIsr(admin: Admin, topic: string, timeoutMs = 120_000): Pr
 }
 
 async function leaderOf(admin: Admin, topic: string, partition: number): Promise<number> {
-  const [t] = await admin.fetchTopicMetadata([topic])
+  const [t] = throwIfFailed(await admin.describeTopics([topic]))
   return t!.partitions[partition]!.leader
 }
 
@@ -220,7 +220,7 @@ describe('leader failover (cluster)', () => {
     const kafka = await kafkaScript()
     const topic = uniqueTopic('failover')
     const admin = new Admin({ bootstrapServers: cluster.bootstrap })
-    await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }])
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }]))
     await waitFullIsr(admin, topic)
 
     const groupId = uniqueTopic('failover-group')
@@ -300,12 +300,76 @@ describe('leader failover (cluster)', () => {
     expect(members.flatMap((m) => m.anomalies).slice(0, 20)).toEqual([])
   }, 1_200_000)
 
+  it('partition leaders moved by reassignment and preferred election under load: no failed report, each record once and in order', async () => {
+    cluster ??= await clusterHandle()
+    const kafka = await kafkaScript()
+    const topic = uniqueTopic('reassign')
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap })
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions: 3, replicationFactor: 3 }]))
+    await waitFullIsr(admin, topic)
+    const { producer, state, run } = keyedProducer(cluster.bootstrap, 'reassign-producer')
+    await producer.connect([topic])
+    const n = 200_000
+    const moves: string[] = []
+    let moving = true
+    const until = async (what: string, ok: () => Promise<boolean>, timeoutMs = 60_000) => {
+      const end = Date.now() + timeoutMs
+      while (!(await ok())) {
+        if (Date.now() > end) throw new Error(`reassign: ${what} did not happen within ${timeoutMs} ms`)
+        await sleep(100)
+      }
+    }
+    const partitionNow = async (partition: number) => throwIfFailed(await admin.describeTopics([topic]))[0]!.partitions[partition]!
+    const mover = (async () => {
+      try {
+        for (let partition = 0; partition < 3; partition++) {
+          while (state.produced < 5000 * (partition + 1)) await sleep(20)
+          const before = await partitionNow(partition)
+          const old = before.leader
+          const rest = before.replicas.filter((b) => b !== old)
+          // Out of the replica set: the first remaining replica takes over.
+          throwIfFailed(await admin.alterPartitionReassignments([{ topic, partition, replicas: rest }]))
+          await until(`partition ${partition} leaving node ${old}`, async () => {
+            const ongoing = await admin.listPartitionReassignments([{ topic, partition }])
+            const p = await partitionNow(partition)
+            return ongoing.length === 0 && p.leader !== old && !p.replicas.includes(old)
+          })
+          moves.push(`p${partition}: leader ${old} -> ${(await partitionNow(partition)).leader} at ${state.produced} produced`)
+          // Back in first place, then a preferred election gives it the lead again.
+          throwIfFailed(await admin.alterPartitionReassignments([{ topic, partition, replicas: [old, ...rest] }]))
+          await until(`node ${old} back in the ISR of partition ${partition}`, async () => {
+            const ongoing = await admin.listPartitionReassignments([{ topic, partition }])
+            const p = await partitionNow(partition)
+            return ongoing.length === 0 && p.isr.includes(old) && p.replicas[0] === old
+          })
+          const elected = await admin.electLeaders({ type: 'preferred', partitions: [{ topic, partition }] })
+          expect(elected.every((r) => r.error === null || r.error.code === 'ELECTION_NOT_NEEDED')).toBe(true)
+          await until(`node ${old} leading partition ${partition} again`, async () => (await partitionNow(partition)).leader === old)
+          moves.push(`p${partition}: leader back to ${old} at ${state.produced} produced`)
+        }
+      } finally {
+        moving = false
+      }
+    })()
+    // At most ~5,000 records/s while leaders move, so that the moves happen mid-stream.
+    const pace = (i: number) => (moving && i % 50 === 0 ? sleep(10) : undefined)
+    await Promise.all([run(topic, n, pace), mover])
+    await producer.close()
+    console.log(`faults/reassign: ${state.produced} produced, ${state.reports} reports, ${state.failed.length} failed; ${moves.join('; ')}`)
+    expect(moves).toHaveLength(6)
+    expect(state.reports).toBe(n)
+    expect(state.failed.slice(0, 20)).toEqual([])
+    const log = await javaRead(kafka, cluster.bootstrap, topic, n)
+    checkLog(log, n, state.offsets)
+    await admin.close()
+  }, 300_000)
+
   it('a leader stalled (SIGSTOP) past requestTimeoutMs, then resumed: every record delivered once, in order, reports right', async () => {
     cluster ??= await clusterHandle()
     const kafka = await kafkaScript()
     const topic = uniqueTopic('stall')
     const admin = new Admin({ bootstrapServers: cluster.bootstrap })
-    await admin.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }])
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }]))
     await waitFullIsr(admin, topic)
     const requestTimeoutMs = 3000
     const { producer, state, run } = keyedProducer(cluster.bootstrap, 'stall-producer', { requestTimeoutMs })
@@ -349,14 +413,16 @@ describe('leader failover (cluster)', () => {
     // record fails at once there (INVALID_RECORD), on a partition another broker leads.
     const held = uniqueTopic('held')
     const compact = uniqueTopic('compact')
-    await admin.createTopics([
-      { topic: held, numPartitions: 1, replicationFactor: 3 },
-      { topic: compact, numPartitions: 3, replicationFactor: 3, configs: { 'cleanup.policy': 'compact' } },
-    ])
+    throwIfFailed(
+      await admin.createTopics([
+        { topic: held, numPartitions: 1, replicationFactor: 3 },
+        { topic: compact, numPartitions: 3, replicationFactor: 3, configs: { 'cleanup.policy': 'compact' } },
+      ]),
+    )
     await waitFullIsr(admin, held)
     await waitFullIsr(admin, compact)
     const stopped = await leaderOf(admin, held, 0)
-    const [c] = await admin.fetchTopicMetadata([compact])
+    const [c] = throwIfFailed(await admin.describeTopics([compact]))
     const elsewhere = c!.partitions.find((p) => p.leader !== stopped)!.partition
     const p = new Producer({
       bootstrapServers: cluster.bootstrap,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { inject } from 'vitest'
-import { Admin } from '../ts/index'
+import { Admin, throwIfFailed } from '../ts/index'
 
 /** Bootstrap address of the test broker (started by global-setup or KAFKA_BROKERS). */
 export function brokers(): string {
@@ -13,7 +13,7 @@ export function uniqueTopic(prefix: string): string {
   return `${prefix}-${Date.now()}-${randomBytes(4).toString('hex')}`
 }
 
-/** Creates a topic and waits for its leaders. */
+/** Creates a topic; it has a leader for every partition on return. */
 export async function createTopic(
   topic: string,
   numPartitions = 1,
@@ -22,7 +22,7 @@ export async function createTopic(
 ): Promise<void> {
   const admin = new Admin({ bootstrapServers: bootstrap })
   try {
-    await admin.createTopics([{ topic, numPartitions, replicationFactor: 1, configs }])
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions, replicationFactor: 1, configs }]))
   } finally {
     await admin.close()
   }

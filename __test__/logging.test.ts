@@ -5,7 +5,7 @@
  * throws never breaks the client.
  */
 import { describe, expect, it } from 'vitest'
-import { Admin, Consumer, KafkaError, type LogFields, type Logger, Producer } from '../ts/index'
+import { Admin, Consumer, KafkaError, type LogFields, type Logger, Producer, throwIfFailed } from '../ts/index'
 import { brokers, createTopic, uniqueTopic } from './helpers'
 
 interface Entry {
@@ -117,7 +117,7 @@ describe('logging', () => {
       // The processed offsets now name a topic that no longer exists: the commit of the
       // revoked partitions at the next rebalance fails with UNKNOWN_TOPIC_OR_PARTITION.
       const admin = new Admin({ bootstrapServers: brokers(), logLevel: 'off' })
-      await admin.deleteTopics([topic])
+      throwIfFailed(await admin.deleteTopics([topic]))
       await admin.close()
       await c.subscribe(other)
       await until(() => errors.length > 0, 60_000)

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Admin, Consumer, KafkaError, Producer } from '../ts/index'
+import { Admin, Consumer, KafkaError, Producer, throwIfFailed } from '../ts/index'
 import { kafkaScript, uniqueTopic } from './helpers'
 
 let secure: any
@@ -66,7 +66,7 @@ function conn(listener: string, mechanism?: Mechanism, extra: Record<string, any
 async function createTopicOn(config: object, topic: string, numPartitions = 2): Promise<void> {
   const admin = new Admin({ ...config })
   try {
-    await admin.createTopics([{ topic, numPartitions, replicationFactor: 1 }])
+    throwIfFailed(await admin.createTopics([{ topic, numPartitions, replicationFactor: 1 }]))
   } finally {
     await admin.close()
   }

@@ -30,11 +30,11 @@ const SEND_BATCH = 1000 // messages per send()
 const SEND_CONCURRENCY = 32 // send()s awaited together
 
 async function child(mode, brokers) {
-  const { Admin, Producer } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
+  const { Admin, Producer, throwIfFailed } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
   const p2 = mode.startsWith('p2')
   const topic = `modes-${mode}-${Date.now()}`
   const admin = new Admin({ bootstrapServers: brokers })
-  await admin.createTopics([{ topic, numPartitions: p2 ? 6 : 1 }])
+  throwIfFailed(await admin.createTopics([{ topic, numPartitions: p2 ? 6 : 1 }]))
   let heapMax = 0
   const sampler = setInterval(() => {
     heapMax = Math.max(heapMax, process.memoryUsage().heapUsed)
@@ -90,7 +90,10 @@ async function child(mode, brokers) {
   clearInterval(sampler)
   heapMax = Math.max(heapMax, process.memoryUsage().heapUsed)
   await p.close()
-  const offsets = await admin.fetchTopicOffsets(topic)
+  const [described] = throwIfFailed(await admin.describeTopics([topic]))
+  const offsets = throwIfFailed(
+    await admin.listOffsets(described.partitions.map((x) => ({ topic, partition: x.partition, spec: 'latest' }))),
+  )
   await admin.close()
   const out = {
     mode,

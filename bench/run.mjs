@@ -179,15 +179,10 @@ function environment(clients, { java }) {
 // Topics and data, through nkafka's Admin and Producer (the library under test; consumers
 // then check every record it wrote arrives)
 
+/** Creates `topic`; createTopics returns once every partition has a leader. */
 async function makeTopic(admin, topic, partitions) {
-  await admin.createTopics([{ topic, numPartitions: partitions, replicationFactor: 1 }])
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const [meta] = await admin.fetchTopicMetadata([topic]).catch(() => [])
-    if (meta?.partitions?.length === partitions && meta.partitions.every((p) => p.leader >= 0 && !p.error)) return
-    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  const [r] = await admin.createTopics([{ topic, numPartitions: partitions, replicationFactor: 1 }])
+  if (r.error) throw r.error
 }
 
 async function fill(nk, bootstrap, topic, n, valueSize) {
@@ -219,8 +214,13 @@ async function fill(nk, bootstrap, topic, n, valueSize) {
 }
 
 async function countRecords(admin, topic) {
-  const latest = await admin.fetchTopicOffsets(topic, 'latest')
-  return latest.reduce((s, o) => s + Number(o.offset), 0)
+  const [t] = await admin.describeTopics([topic])
+  if (t.error) throw t.error
+  const latest = await admin.listOffsets(t.partitions.map((p) => ({ topic, partition: p.partition, spec: 'latest' })))
+  return latest.reduce((s, o) => {
+    if (o.error) throw o.error
+    return s + Number(o.offset)
+  }, 0)
 }
 
 // ---------------------------------------------------------------------------------------

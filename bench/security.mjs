@@ -105,7 +105,7 @@ if (args[0] === '--child') {
     ;(await import('node:fs')).writeFileSync(secureFile, JSON.stringify(started))
   }
   const secure = JSON.parse(readFileSync(secureFile, 'utf8'))
-  const { Admin } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
+  const { Admin, throwIfFailed } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
   try {
     console.log(`nkafka over TLS and SASL: P1 and C1, N = ${N.toLocaleString('en-US')}, ${REPS} repetition(s)`)
     const results = new Map()
@@ -114,7 +114,7 @@ if (args[0] === '--child') {
         // A fresh topic per run: P1 writes it, C1 reads exactly those N records.
         const topic = `bench-sec-${transport.toLowerCase()}-${Date.now()}`
         const admin = new Admin({ bootstrapServers: secure.listeners.PLAINTEXT })
-        await admin.createTopics([{ topic, numPartitions: 1 }])
+        throwIfFailed(await admin.createTopics([{ topic, numPartitions: 1 }]))
         await admin.close()
         for (const workload of ['P1', 'C1']) {
           const res = runChild(workload, transport, secureFile, topic)

@@ -27,7 +27,7 @@ const SAMPLE_MS = 5000
 const PARTITIONS = 6
 const TICK_MS = 1
 
-const { Admin, Consumer, KafkaError, Producer } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
+const { Admin, Consumer, KafkaError, Producer, throwIfFailed } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length
 const mb = (n) => Math.round(n / 1048576)
@@ -48,13 +48,15 @@ if (!brokers) {
 try {
   const topic = `soak-${Date.now()}`
   const admin = new Admin({ bootstrapServers: brokers })
-  await admin.createTopics([
-    {
-      topic,
-      numPartitions: PARTITIONS,
-      configs: { 'retention.ms': '20000', 'segment.bytes': String(64 << 20), 'segment.ms': '10000' },
-    },
-  ])
+  throwIfFailed(
+    await admin.createTopics([
+      {
+        topic,
+        numPartitions: PARTITIONS,
+        configs: { 'retention.ms': '20000', 'segment.bytes': String(64 << 20), 'segment.ms': '10000' },
+      },
+    ]),
+  )
   await admin.close()
 
   let delivered = 0

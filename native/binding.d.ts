@@ -6,17 +6,6 @@ export declare class BindingAdmin {
   constructor(config: BindingClientConfig)
   /** Full metadata: brokers, controller, cluster id, all topics. */
   describeCluster(): Promise<BindingClusterResult>
-  /** Metadata of some topics (no auto-creation). */
-  metadata(topics?: Array<string> | undefined | null): Promise<BindingClusterResult>
-  /** Creates topics, then (unless validate-only) waits until each partition has a leader. */
-  createTopics(topics: Array<BindingNewTopic>, timeoutMs: number, validateOnly: boolean): Promise<BindingTopicResults>
-  /** Deletes topics by name. */
-  deleteTopics(names: Array<string>, timeoutMs: number): Promise<BindingTopicResults>
-  /**
-   * Offsets of every partition of `topic`: `spec` is 'earliest', 'latest' or a
-   * timestamp in ms.
-   */
-  listOffsets(topic: string, spec: string | number): Promise<BindingOffsetsResult>
   /** Runs an admin operation: `op` names it, `args` and the reply's `json` are JSON. */
   call(op: string, args: string): Promise<BindingAdminReply>
   /** Closes connections. */
@@ -266,14 +255,6 @@ export interface BindingLogEntry {
   fields: Record<string, string | number | boolean>
 }
 
-/** A topic to create. */
-export interface BindingNewTopic {
-  name: string
-  numPartitions?: number
-  replicationFactor?: number
-  configs?: Array<Array<string>>
-}
-
 /**
  * What the TS wrapper of the provider resolves with: a token, or `error` with the
  * provider's message (never the token).
@@ -301,12 +282,6 @@ export interface BindingOffset {
   metadata?: string
 }
 
-/** Offsets of a topic, or the error that prevented the lookup. */
-export interface BindingOffsetsResult {
-  offsets: Array<BindingPartitionOffset>
-  error?: BindingError
-}
-
 /** A partition in a topic description. */
 export interface BindingPartition {
   partition: number
@@ -321,13 +296,6 @@ export interface BindingPartition {
 export interface BindingPartitionCount {
   count: number
   error?: BindingError
-}
-
-/** One partition's offset. */
-export interface BindingPartitionOffset {
-  partition: number
-  offset: number
-  timestamp: number
 }
 
 /** What one poll returned. */
@@ -461,18 +429,6 @@ export interface BindingTopic {
 export interface BindingTopicPartition {
   topic: string
   partition: number
-}
-
-/** Per-topic result of create/delete. */
-export interface BindingTopicResult {
-  name: string
-  error?: BindingError
-}
-
-/** Results of create/delete, or the error that prevented the request. */
-export interface BindingTopicResults {
-  results: Array<BindingTopicResult>
-  error?: BindingError
 }
 
 /** A list of strings, or the error that prevented it. */

@@ -2,7 +2,7 @@
 // unless KAFKA_BROKERS points at one, produces 1,000,000 x 100-byte messages with the
 // fast path, prints the throughput, and reads back how many the broker holds.
 import { randomBytes } from 'node:crypto'
-import { Admin, Producer } from '../dist/index.js'
+import { Admin, Producer, throwIfFailed } from '../dist/index.js'
 import { startKafka } from './kafka.mjs'
 
 const N = Number(process.env.DEMO_MESSAGES ?? 1_000_000)
@@ -17,7 +17,7 @@ console.log(`demo: Kafka at ${brokers}`)
 
 const topic = `nkafka-demo-${Date.now()}`
 const admin = new Admin({ bootstrapServers: brokers })
-await admin.createTopics([{ topic, numPartitions: 1 }])
+throwIfFailed(await admin.createTopics([{ topic, numPartitions: 1 }]))
 
 let delivered = 0
 let failed = 0
@@ -47,9 +47,10 @@ const secs = (performance.now() - t0) / 1000
 const cpu = process.cpuUsage(cpu0)
 await producer.close()
 
-const offsets = await admin.fetchTopicOffsets(topic)
+const [described] = throwIfFailed(await admin.describeTopics([topic]))
+const offsets = throwIfFailed(await admin.listOffsets(described.partitions.map((p) => ({ topic, partition: p.partition, spec: 'latest' }))))
 const stored = offsets.reduce((n, p) => n + p.offset, 0n)
-await admin.deleteTopics([topic])
+throwIfFailed(await admin.deleteTopics([topic]))
 await admin.close()
 if (started && !started.reused) await started.stop()
 

@@ -3,11 +3,105 @@
  * @packageDocumentation
  */
 
-export type { ClusterDescription, NewTopic, PartitionMetadata, PartitionOffset, TopicMetadata } from './admin'
+export type { ClusterDescription } from './admin'
 export { Admin } from './admin'
-export type { GroupListing, GroupOverview, GroupType, ListGroupsOptions } from './admin/groups'
+export type {
+  AclBinding,
+  AclBindingFilter,
+  AclMatch,
+  AclOperation,
+  AclPatternType,
+  AclPermissionType,
+  AclResourceType,
+  AlterUserScramCredentialsResult,
+  CreateAclResult,
+  DeleteAclsResult,
+  DescribedAclBinding,
+  ScramAlteration,
+  ScramDeletion,
+  ScramMechanism,
+  ScramUpsertion,
+  UserScramCredentialsResult,
+} from './admin/acls'
+export type {
+  AlterPartitionReassignmentsOptions,
+  BrokerLogDirs,
+  DescribeClusterOptions,
+  ElectionType,
+  ElectLeadersOptions,
+  LogDir,
+  LogDirReplica,
+  LogDirTopic,
+  OngoingPartitionReassignment,
+  PartitionReassignment,
+  PartitionResult,
+  TopicPartition,
+} from './admin/cluster'
+export type {
+  AlterConfigOp,
+  AlterConfigOpType,
+  AlterConfigsOptions,
+  AlterConfigsResource,
+  AlterConfigsResult,
+  ConfigEntry,
+  ConfigResource,
+  ConfigResourceResult,
+  ConfigResourceType,
+  ConfigSource,
+  ConfigSynonym,
+  ConfigType,
+  DescribeConfigsOptions,
+} from './admin/configs'
+export type {
+  DeleteGroupResult,
+  DescribeGroupsOptions,
+  GroupDescription,
+  GroupListing,
+  GroupMember,
+  GroupOffsets,
+  GroupOffsetToCommit,
+  GroupOverview,
+  GroupPartitionOffset,
+  GroupPartitionResult,
+  GroupType,
+  ListConsumerGroupOffsetsOptions,
+  ListConsumerGroupOffsetsSpec,
+  ListGroupsOptions,
+  RemoveMemberResult,
+  TopicPartitionRef,
+} from './admin/groups'
+export type {
+  AlterQuotaResult,
+  QuotaAlteration,
+  QuotaEntity,
+  QuotaEntityType,
+  QuotaEntry,
+  QuotaFilter,
+  QuotaFilterComponent,
+  QuotaKey,
+} from './admin/quotas'
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'
+export type {
+  CreatePartitionsOptions,
+  CreateTopicResult,
+  CreateTopicsOptions,
+  DeletedRecords,
+  DeleteRecordsOptions,
+  DeleteTopicsOptions,
+  DescribeTopicsOptions,
+  ListedOffset,
+  ListOffsetsOptions,
+  ListTopicsOptions,
+  NewPartitions,
+  NewTopic,
+  OffsetQuery,
+  OffsetSpec,
+  RecordsToDelete,
+  TopicDescription,
+  TopicPartitionInfo,
+  TopicResult,
+} from './admin/topics'
 export type {
   ClientConfig,
   OAuthBearerProvider,

@@ -9,6 +9,21 @@ export const SASL_USER = { username: 'nkafka', password: 'nkafka-secret' }
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']
 
 /**
+ * The secure mode's authorizer (KRaft's StandardAuthorizer), so that ACL tests have
+ * something to talk to. Inter-broker and controller traffic use PLAINTEXT, whose principal
+ * is User:ANONYMOUS: it must be a super user, which makes every PLAINTEXT client one too
+ * (fine for a test broker; ACL tests connect over SASL). allow.everyone.if.no.acl.found
+ * keeps every resource without ACLs open, so the tests that do not care about ACLs (and
+ * principals such as MTLS's certificate names) work as before. Part of the start
+ * fingerprint (process.mjs `wanted`): a secure broker started without it is not reused.
+ */
+export const AUTHORIZER = {
+  'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+  'super.users': `User:ANONYMOUS;User:${SASL_USER.username}`,
+  'allow.everyone.if.no.acl.found': 'true',
+}
+
+/**
  * connections.max.reauth.ms of the secure mode's REAUTH listener: short, so that a test
  * sees its client re-authenticate (KIP-368) within seconds. The other listeners keep
  * Kafka's default of 0 (sessions never expire).
@@ -112,7 +127,7 @@ export function brokerConfig({ mode, node, nodes, tls, autoCreateTopics }) {
     'log.cleaner.dedupe.buffer.size': 32 * 1024 * 1024,
   }
   if (mode === 'secure') {
-    Object.assign(config, {
+    Object.assign(config, AUTHORIZER, {
       'sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
       'ssl.keystore.type': 'PKCS12',
       'ssl.keystore.location': tls.keystore,

@@ -24,6 +24,7 @@ import {
   waitForExit,
 } from './common.mjs'
 import {
+  AUTHORIZER,
   brokerConfig,
   brokerJvmArgs,
   listenerPlan,
@@ -219,7 +220,7 @@ export async function startKafka({
   const wanted = { kafkaVersion: KAFKA_VERSION, overrides: serverOverrides, autoCreateTopics, heap, port: port ?? null }
   // A secure broker started by an older recipe lacks listeners or certificates that tests
   // now expect: it must not be reused.
-  if (mode === 'secure') Object.assign(wanted, { listeners: listenerPlan(mode), tls: TLS_RECIPE })
+  if (mode === 'secure') Object.assign(wanted, { listeners: listenerPlan(mode), tls: TLS_RECIPE, authorizer: AUTHORIZER })
   if (mode === 'cluster') Object.assign(wanted, { listeners: listenerPlan(mode) })
 
   return withLock(mode, async () => {

@@ -1,50 +1,105 @@
-import type { BindingAdmin, BindingCluster, BindingTopicResults } from '../../native/binding'
-import { type ClientConfig, describe, toBindingClientConfig } from '../config'
-import { invalidArgument, KafkaError } from '../errors'
+import type { BindingAdmin, BindingCluster } from '../../native/binding'
+import { type ClientConfig, toBindingClientConfig } from '../config'
+import { KafkaError } from '../errors'
 import { type ClientLog, clientLog } from '../logger'
 import { native } from '../native'
-import { type GroupListing, type ListGroupsOptions, listGroups } from './groups'
+import {
+  type AclBinding,
+  type AclBindingFilter,
+  type AlterUserScramCredentialsResult,
+  alterUserScramCredentials,
+  type CreateAclResult,
+  createAcls,
+  type DeleteAclsResult,
+  type DescribedAclBinding,
+  deleteAcls,
+  describeAcls,
+  describeUserScramCredentials,
+  type ScramAlteration,
+  type UserScramCredentialsResult,
+} from './acls'
+import {
+  type AlterPartitionReassignmentsOptions,
+  alterPartitionReassignments,
+  type BrokerLogDirs,
+  type ClusterDescription,
+  type DescribeClusterOptions,
+  describeCluster,
+  describeLogDirs,
+  type ElectLeadersOptions,
+  electLeaders,
+  listPartitionReassignments,
+  type OngoingPartitionReassignment,
+  type PartitionReassignment,
+  type PartitionResult,
+  type TopicPartition,
+} from './cluster'
+import {
+  type AlterConfigsOptions,
+  type AlterConfigsResource,
+  type AlterConfigsResult,
+  type ConfigResource,
+  type ConfigResourceResult,
+  type DescribeConfigsOptions,
+  describeConfigs,
+  incrementalAlterConfigs,
+} from './configs'
+import {
+  alterConsumerGroupOffsets,
+  type DeleteGroupResult,
+  type DescribeGroupsOptions,
+  deleteConsumerGroupOffsets,
+  deleteGroups,
+  describeGroups,
+  type GroupDescription,
+  type GroupListing,
+  type GroupOffsets,
+  type GroupOffsetToCommit,
+  type GroupPartitionResult,
+  type ListConsumerGroupOffsetsOptions,
+  type ListConsumerGroupOffsetsSpec,
+  type ListGroupsOptions,
+  listConsumerGroupOffsets,
+  listGroups,
+  type RemoveMemberResult,
+  removeMembersFromConsumerGroup,
+  type TopicPartitionRef,
+} from './groups'
+import {
+  type AlterQuotaResult,
+  alterClientQuotas,
+  describeClientQuotas,
+  type QuotaAlteration,
+  type QuotaEntry,
+  type QuotaFilter,
+} from './quotas'
+import {
+  type CreatePartitionsOptions,
+  type CreateTopicResult,
+  type CreateTopicsOptions,
+  createPartitions,
+  createTopics,
+  type DeletedRecords,
+  type DeleteRecordsOptions,
+  type DeleteTopicsOptions,
+  type DescribeTopicsOptions,
+  deleteRecords,
+  deleteTopics,
+  describeTopics,
+  type ListedOffset,
+  type ListOffsetsOptions,
+  type ListTopicsOptions,
+  listOffsets,
+  listTopics,
+  type NewPartitions,
+  type NewTopic,
+  type OffsetQuery,
+  type RecordsToDelete,
+  type TopicDescription,
+  type TopicResult,
+} from './topics'
 
-/** A topic to create. */
-export interface NewTopic {
-  topic: string
-  /** Default: the broker's num.partitions. */
-  numPartitions?: number
-  /** Default: the broker's default.replication.factor. */
-  replicationFactor?: number
-  /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
-  configs?: Record<string, string>
-}
-
-export interface PartitionMetadata {
-  partition: number
-  leader: number
-  leaderEpoch: number
-  replicas: number[]
-  isr: number[]
-  error: string | null
-}
-
-export interface TopicMetadata {
-  name: string
-  isInternal: boolean
-  partitions: PartitionMetadata[]
-}
-
-export interface PartitionOffset {
-  partition: number
-  offset: bigint
-  /** Timestamp of that record for timestamp lookups, else -1. */
-  timestamp: number
-}
-
-export interface ClusterDescription {
-  clusterId: string | null
-  controllerId: number
-  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000
+export type { ClusterDescription } from './cluster'
 
 /** Cluster administration: describe the cluster, list, create and delete topics. */
 export class Admin {
@@ -64,117 +119,157 @@ export class Admin {
     }
   }
 
-  /** Brokers, controller and cluster id. */
-  async describeCluster(): Promise<ClusterDescription> {
-    const c = await this.cluster(this.binding.describeCluster())
-    return {
-      clusterId: c.clusterId ?? null,
-      controllerId: c.controllerId,
-      brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null })),
-    }
-  }
-
-  /** Names of the topics (internal ones only with `includeInternal`). */
-  async listTopics(options: { includeInternal?: boolean } = {}): Promise<string[]> {
-    const c = await this.cluster(this.binding.describeCluster())
-    return c.topics.filter((t) => options.includeInternal || !t.isInternal).map((t) => t.name)
-  }
-
-  /** Partitions, leaders and replicas of the named topics (all when omitted). */
-  async fetchTopicMetadata(topics?: string[]): Promise<TopicMetadata[]> {
-    if (topics !== undefined && (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string'))) {
-      throw invalidArgument(`topics must be an array of strings, got ${describe(topics)}`)
-    }
-    const c = await this.cluster(this.binding.metadata(topics))
-    const wanted = topics === undefined ? null : new Set(topics)
-    const found = c.topics.filter((t) => wanted === null || wanted.has(t.name))
-    for (const name of wanted ?? []) {
-      if (!found.some((t) => t.name === name)) {
-        throw new KafkaError(`UNKNOWN_TOPIC_OR_PARTITION: topic \`${name}\` does not exist`, {
-          code: 'UNKNOWN_TOPIC_OR_PARTITION',
-          topic: name,
-        })
-      }
-    }
-    const order = topics ?? found.map((t) => t.name)
-    found.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
-    return found.map((t) => {
-      if (t.error) {
-        throw new KafkaError(`${t.error}: cannot describe topic \`${t.name}\``, { code: t.error, topic: t.name })
-      }
-      return {
-        name: t.name,
-        isInternal: t.isInternal,
-        partitions: t.partitions.map((p) => ({
-          partition: p.partition,
-          leader: p.leader,
-          leaderEpoch: p.leaderEpoch,
-          replicas: p.replicas,
-          isr: p.isr,
-          error: p.error ?? null,
-        })),
-      }
-    })
-  }
-
   /**
-   * Creates topics and waits until each partition has a leader. Rejects with the first
-   * per-topic error (e.g. TOPIC_ALREADY_EXISTS) after all were tried.
+   * Brokers, controller and cluster id (DescribeCluster, KIP-700, where the broker has it);
+   * with `includeAuthorizedOperations`, also what this client may do on the cluster.
    */
-  async createTopics(topics: NewTopic[], options: { timeoutMs?: number; validateOnly?: boolean } = {}): Promise<void> {
+  async describeCluster(options: DescribeClusterOptions = {}): Promise<ClusterDescription> {
     this.ensureOpen()
-    if (!Array.isArray(topics)) throw invalidArgument(`createTopics takes an array, got ${describe(topics)}`)
-    const spec = topics.map((t, i) => {
-      if (t === null || typeof t !== 'object' || typeof t.topic !== 'string') {
-        throw invalidArgument(`topics[${i}].topic must be a string`)
-      }
-      for (const k of ['numPartitions', 'replicationFactor'] as const) {
-        const v = t[k]
-        if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) {
-          throw invalidArgument(`topics[${i}].${k} must be a positive integer, got ${describe(v)}`)
-        }
-      }
-      return {
-        name: t.topic,
-        numPartitions: t.numPartitions,
-        replicationFactor: t.replicationFactor,
-        configs: Object.entries(t.configs ?? {}).map(([k, v]) => [k, String(v)]),
-      }
-    })
-    const r = await this.binding.createTopics(spec, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.validateOnly ?? false)
-    throwFirst(r)
-  }
-
-  /** Deletes topics. Rejects with the first per-topic error after all were tried. */
-  async deleteTopics(topics: string[], options: { timeoutMs?: number } = {}): Promise<void> {
-    this.ensureOpen()
-    if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
-      throw invalidArgument(`deleteTopics takes an array of topic names, got ${describe(topics)}`)
-    }
-    throwFirst(await this.binding.deleteTopics(topics, options.timeoutMs ?? DEFAULT_TIMEOUT_MS))
-  }
-
-  /**
-   * Offsets of every partition of `topic`: the log start ('earliest'), the next offset to
-   * be written ('latest', the default), or the first offset at or after a timestamp.
-   */
-  async fetchTopicOffsets(topic: string, spec: 'earliest' | 'latest' | number = 'latest'): Promise<PartitionOffset[]> {
-    this.ensureOpen()
-    if (typeof topic !== 'string') throw invalidArgument(`topic must be a string, got ${describe(topic)}`)
-    const r = await this.binding.listOffsets(topic, spec)
-    if (r.error) throw KafkaError.fromBinding(r.error)
-    return r.offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.offset), timestamp: o.timestamp }))
+    return describeCluster(this.binding, options)
   }
 
   // ---- topics, partitions, records, offsets (ts/admin/topics.ts) ----
 
+  /** Names of the topics, sorted (internal ones only with `includeInternal`). */
+  async listTopics(options: ListTopicsOptions = {}): Promise<string[]> {
+    this.ensureOpen()
+    return listTopics(this.binding, options)
+  }
+
+  /** Partitions, leaders, replicas, ISR, id and internal flag of each topic; one result per name. */
+  async describeTopics(topics: string[], options: DescribeTopicsOptions = {}): Promise<TopicDescription[]> {
+    this.ensureOpen()
+    return describeTopics(this.binding, topics, options)
+  }
+
+  /**
+   * Creates topics, one result per topic (see `throwIfFailed`); unless `validateOnly`,
+   * returns once every partition of each new topic has a leader.
+   */
+  async createTopics(topics: NewTopic[], options: CreateTopicsOptions = {}): Promise<CreateTopicResult[]> {
+    this.ensureOpen()
+    return createTopics(this.binding, topics, options)
+  }
+
+  /** Deletes topics, one result per topic. */
+  async deleteTopics(topics: string[], options: DeleteTopicsOptions = {}): Promise<TopicResult[]> {
+    this.ensureOpen()
+    return deleteTopics(this.binding, topics, options)
+  }
+
+  /** Grows topics to more partitions, one result per topic; returns once the new partitions have leaders. */
+  async createPartitions(items: NewPartitions[], options: CreatePartitionsOptions = {}): Promise<TopicResult[]> {
+    this.ensureOpen()
+    return createPartitions(this.binding, items, options)
+  }
+
+  /** Deletes the records before an offset in each partition, one result per partition. */
+  async deleteRecords(items: RecordsToDelete[], options: DeleteRecordsOptions = {}): Promise<DeletedRecords[]> {
+    this.ensureOpen()
+    return deleteRecords(this.binding, items, options)
+  }
+
+  /** Earliest, latest, max-timestamp or by-timestamp offsets of partitions, one result per partition. */
+  async listOffsets(items: OffsetQuery[], options: ListOffsetsOptions = {}): Promise<ListedOffset[]> {
+    this.ensureOpen()
+    return listOffsets(this.binding, items, options)
+  }
+
   // ---- configs (ts/admin/configs.ts) ----
+
+  /** The configs of topics, brokers and broker loggers: one result per resource, in order. */
+  async describeConfigs(resources: ConfigResource[], options: DescribeConfigsOptions = {}): Promise<ConfigResourceResult[]> {
+    this.ensureOpen()
+    return describeConfigs(this.binding, resources, options)
+  }
+
+  /** Sets, deletes, appends to or subtracts from configs: one result per resource, in order. */
+  async incrementalAlterConfigs(resources: AlterConfigsResource[], options: AlterConfigsOptions = {}): Promise<AlterConfigsResult[]> {
+    this.ensureOpen()
+    return incrementalAlterConfigs(this.binding, resources, options)
+  }
 
   // ---- cluster: log dirs, reassignments, elections (ts/admin/cluster.ts) ----
 
+  /** The log dirs of each broker (default: every broker) with the replicas in them. */
+  async describeLogDirs(brokerIds?: number[]): Promise<BrokerLogDirs[]> {
+    this.ensureOpen()
+    return describeLogDirs(this.binding, brokerIds)
+  }
+
+  /**
+   * Moves partitions to new replica sets (`replicas: null` cancels an ongoing move). Resolves
+   * once the controller has recorded them; the data moves afterwards (see
+   * {@link listPartitionReassignments}). One result per partition, in order.
+   */
+  async alterPartitionReassignments(
+    reassignments: PartitionReassignment[],
+    options: AlterPartitionReassignmentsOptions = {},
+  ): Promise<PartitionResult[]> {
+    this.ensureOpen()
+    return alterPartitionReassignments(this.binding, reassignments, options)
+  }
+
+  /** The reassignments in progress (of `partitions`, default all). */
+  async listPartitionReassignments(
+    partitions?: TopicPartition[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<OngoingPartitionReassignment[]> {
+    this.ensureOpen()
+    return listPartitionReassignments(this.binding, partitions, options)
+  }
+
+  /** Elects preferred or unclean leaders: one result per partition (ELECTION_NOT_NEEDED where the leader is already right). */
+  async electLeaders(options: ElectLeadersOptions): Promise<PartitionResult[]> {
+    this.ensureOpen()
+    return electLeaders(this.binding, options)
+  }
+
   // ---- ACLs and SCRAM users (ts/admin/acls.ts) ----
 
+  /** The ACLs that match `filter` (every ACL when omitted). Needs an authorizer on the broker. */
+  async describeAcls(filter: AclBindingFilter = {}): Promise<DescribedAclBinding[]> {
+    this.ensureOpen()
+    return describeAcls(this.binding, filter)
+  }
+
+  /** Creates ACLs: one result per binding, in order (an invalid binding fails alone). */
+  async createAcls(bindings: AclBinding[]): Promise<CreateAclResult[]> {
+    this.ensureOpen()
+    return createAcls(this.binding, bindings)
+  }
+
+  /** Deletes the ACLs each filter matches: one result per filter, with the ACLs it matched. */
+  async deleteAcls(filters: AclBindingFilter[]): Promise<DeleteAclsResult[]> {
+    this.ensureOpen()
+    return deleteAcls(this.binding, filters)
+  }
+
+  /** SCRAM credentials of the named users (all users when omitted): mechanisms and iterations. */
+  async describeUserScramCredentials(users?: string[]): Promise<UserScramCredentialsResult[]> {
+    this.ensureOpen()
+    return describeUserScramCredentials(this.binding, users)
+  }
+
+  /** Sets (salted here, never sending the password) or deletes SCRAM credentials: one result per alteration. */
+  async alterUserScramCredentials(alterations: ScramAlteration[]): Promise<AlterUserScramCredentialsResult[]> {
+    this.ensureOpen()
+    return alterUserScramCredentials(this.binding, alterations)
+  }
+
   // ---- quotas (ts/admin/quotas.ts) ----
+
+  /** The quotas of the entities `filter` matches. */
+  async describeClientQuotas(filter: QuotaFilter): Promise<QuotaEntry[]> {
+    this.ensureOpen()
+    return describeClientQuotas(this.binding, filter)
+  }
+
+  /** Sets or removes quotas: one result per entity, in order. */
+  async alterClientQuotas(entries: QuotaAlteration[], options: { validateOnly?: boolean } = {}): Promise<AlterQuotaResult[]> {
+    this.ensureOpen()
+    return alterClientQuotas(this.binding, entries, options)
+  }
 
   // ---- groups (ts/admin/groups.ts) ----
 
@@ -182,6 +277,49 @@ export class Admin {
   async listGroups(options: ListGroupsOptions = {}): Promise<GroupListing> {
     this.ensureOpen()
     return listGroups(this.binding, options)
+  }
+
+  /**
+   * Describes groups: KIP-848 groups with ConsumerGroupDescribe, classic ones with
+   * DescribeGroups (member subscriptions and assignments decoded for `consumer` groups).
+   * One result per group, in order; an unknown group's `error` is GROUP_ID_NOT_FOUND.
+   */
+  async describeGroups(groupIds: string[], options: DescribeGroupsOptions = {}): Promise<GroupDescription[]> {
+    this.ensureOpen()
+    return describeGroups(this.binding, groupIds, options)
+  }
+
+  /** Deletes groups and their offsets; a group with members fails with NON_EMPTY_GROUP. */
+  async deleteGroups(groupIds: string[]): Promise<DeleteGroupResult[]> {
+    this.ensureOpen()
+    return deleteGroups(this.binding, groupIds)
+  }
+
+  /** Committed offsets of groups, with each partition's lag behind its latest offset. */
+  async listConsumerGroupOffsets(
+    groups: ListConsumerGroupOffsetsSpec[],
+    options: ListConsumerGroupOffsetsOptions = {},
+  ): Promise<GroupOffsets[]> {
+    this.ensureOpen()
+    return listConsumerGroupOffsets(this.binding, groups, options)
+  }
+
+  /** Sets a group's committed offsets; the group must have no live members (else UNKNOWN_MEMBER_ID per partition). */
+  async alterConsumerGroupOffsets(groupId: string, offsets: GroupOffsetToCommit[]): Promise<GroupPartitionResult[]> {
+    this.ensureOpen()
+    return alterConsumerGroupOffsets(this.binding, groupId, offsets)
+  }
+
+  /** Deletes a group's committed offsets; GROUP_SUBSCRIBED_TO_TOPIC for topics live members subscribe to. */
+  async deleteConsumerGroupOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<GroupPartitionResult[]> {
+    this.ensureOpen()
+    return deleteConsumerGroupOffsets(this.binding, groupId, partitions)
+  }
+
+  /** Removes static members by groupInstanceId, or with none given every member the group has now. */
+  async removeMembersFromConsumerGroup(groupId: string, members?: Array<{ groupInstanceId: string }>): Promise<RemoveMemberResult[]> {
+    this.ensureOpen()
+    return removeMembersFromConsumerGroup(this.binding, groupId, members)
   }
 
   /** Closes connections; later calls throw CLIENT_CLOSED. */
@@ -204,10 +342,4 @@ export class Admin {
     if (r.error) throw KafkaError.fromBinding(r.error)
     return r.cluster as BindingCluster
   }
-}
-
-function throwFirst(r: BindingTopicResults): void {
-  if (r.error) throw KafkaError.fromBinding(r.error)
-  const failed = r.results.find((t) => t.error)
-  if (failed?.error) throw KafkaError.fromBinding({ ...failed.error, topic: failed.name })
 }

@@ -559,31 +559,23 @@ async fn a_member_without_a_common_assignor_fails_fatally() {
     a.member.close(Duration::from_secs(10)).await.unwrap();
 }
 
-/// CreatePartitions, which the admin client does not offer yet.
+/// Grows `topic` to `count` partitions (returns once each has a leader).
 async fn add_partitions(topic: &str, count: i32) {
-    use nkafka_client::protocol::kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
-    use nkafka_client::protocol::kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, TopicName};
-    use nkafka_client::protocol::kafka_protocol::protocol::StrBytes;
-    let cluster = Cluster::new(common::client_config(), 16);
-    let conn = cluster
-        .any_connection(Instant::now() + Duration::from_secs(30))
+    use nkafka_client::admin::{Admin, CreatePartitionsOptions, NewPartitions};
+    let admin = Admin::new(common::client_config()).unwrap();
+    let r = admin
+        .create_partitions(
+            &[NewPartitions {
+                topic: topic.to_string(),
+                count,
+                assignments: None,
+            }],
+            &CreatePartitionsOptions::default(),
+        )
         .await
         .unwrap();
-    let version = conn
-        .versions()
-        .pick_for::<CreatePartitionsRequest>(ApiKey::CreatePartitions)
-        .unwrap();
-    let req = CreatePartitionsRequest::default()
-        .with_timeout_ms(30_000)
-        .with_topics(vec![CreatePartitionsTopic::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_count(count)
-            .with_assignments(None)]);
-    let resp = conn
-        .call(ApiKey::CreatePartitions, &req, version, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert_eq!(resp.results[0].error_code, 0, "{:?}", resp.results[0].error_message);
+    assert!(r[0].error.is_none(), "{:?}", r[0].error);
+    admin.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

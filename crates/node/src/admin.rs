@@ -1,63 +1,19 @@
-//! `BindingAdmin`: cluster description and topic management. Async results come back as
-//! data (`{ value, error }`); the TS layer throws `KafkaError`.
+//! `BindingAdmin`: the admin client. Async results come back as data (`{ value, error }`);
+//! the TS layer throws `KafkaError`.
 //!
 //! Most operations cross as JSON through one method, `call(op, args)`: the arguments and
 //! results are serde types of `nkafka_client::admin`, so an operation needs no binding code
 //! beyond its line in [`dispatch`], and `ts/admin/` gives it its TypeScript types.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use napi::bindgen_prelude::{Either, Env, PromiseRaw};
+use napi::bindgen_prelude::{Env, PromiseRaw};
 use napi_derive::napi;
-use nkafka_client::admin::{Admin, NewTopic, TopicResult};
-use nkafka_client::offsets::OffsetSpec;
+use nkafka_client::admin::{self, Admin, ItemsCall};
 
 use crate::config::BindingClientConfig;
 use crate::errors::{to_napi, BindingError, Result};
 use crate::producer::{cluster_to_js, BindingClusterResult};
-
-/// A topic to create.
-#[napi(object)]
-pub struct BindingNewTopic {
-    pub name: String,
-    pub num_partitions: Option<i32>,
-    pub replication_factor: Option<i32>,
-    pub configs: Option<Vec<Vec<String>>>,
-}
-
-/// Per-topic result of create/delete.
-#[napi(object)]
-pub struct BindingTopicResult {
-    pub name: String,
-    pub error: Option<BindingError>,
-}
-
-/// Results of create/delete, or the error that prevented the request.
-#[napi(object)]
-pub struct BindingTopicResults {
-    pub results: Vec<BindingTopicResult>,
-    pub error: Option<BindingError>,
-}
-
-fn results(r: nkafka_client::Result<Vec<TopicResult>>) -> BindingTopicResults {
-    match r {
-        Ok(v) => BindingTopicResults {
-            results: v
-                .into_iter()
-                .map(|t| BindingTopicResult {
-                    name: t.name,
-                    error: t.error.as_ref().map(BindingError::from),
-                })
-                .collect(),
-            error: None,
-        },
-        Err(e) => BindingTopicResults {
-            results: Vec::new(),
-            error: Some(BindingError::from(&e)),
-        },
-    }
-}
 
 fn cluster(r: nkafka_client::Result<Arc<nkafka_client::cluster::Metadata>>) -> BindingClusterResult {
     match r {
@@ -72,21 +28,6 @@ fn cluster(r: nkafka_client::Result<Arc<nkafka_client::cluster::Metadata>>) -> B
     }
 }
 
-/// One partition's offset.
-#[napi(object)]
-pub struct BindingPartitionOffset {
-    pub partition: i32,
-    pub offset: f64,
-    pub timestamp: f64,
-}
-
-/// Offsets of a topic, or the error that prevented the lookup.
-#[napi(object)]
-pub struct BindingOffsetsResult {
-    pub offsets: Vec<BindingPartitionOffset>,
-    pub error: Option<BindingError>,
-}
-
 /// The reply of `call`: the result as JSON, or the error that failed the whole call.
 #[napi(object)]
 pub struct BindingAdminReply {
@@ -98,12 +39,57 @@ pub struct BindingAdminReply {
 async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<String> {
     match op {
         // topics
+        "listTopics" => reply(a.list_topics(&parse(op, args)?).await?),
+        "describeTopics" => {
+            let c: ItemsCall<String, admin::DescribeTopicsOptions> = parse(op, args)?;
+            reply(a.describe_topics(&c.items, &c.options).await?)
+        }
+        "createTopics" => {
+            let c: ItemsCall<admin::NewTopic, admin::CreateTopicsOptions> = parse(op, args)?;
+            reply(a.create_topics(&c.items, &c.options).await?)
+        }
+        "deleteTopics" => {
+            let c: ItemsCall<String, admin::DeleteTopicsOptions> = parse(op, args)?;
+            reply(a.delete_topics(&c.items, &c.options).await?)
+        }
+        "createPartitions" => {
+            let c: ItemsCall<admin::NewPartitions, admin::CreatePartitionsOptions> = parse(op, args)?;
+            reply(a.create_partitions(&c.items, &c.options).await?)
+        }
+        "deleteRecords" => {
+            let c: ItemsCall<admin::RecordsToDelete, admin::DeleteRecordsOptions> = parse(op, args)?;
+            reply(a.delete_records(&c.items, &c.options).await?)
+        }
+        "listOffsets" => {
+            let c: ItemsCall<admin::OffsetQuery, admin::ListOffsetsOptions> = parse(op, args)?;
+            reply(a.list_offsets(&c.items, &c.options).await?)
+        }
         // configs
+        "describeConfigs" => reply(a.describe_configs(&parse(op, args)?).await?),
+        "incrementalAlterConfigs" => reply(a.incremental_alter_configs(&parse(op, args)?).await?),
         // cluster
+        "describeCluster" => reply(a.describe_cluster_info(&parse(op, args)?).await?),
+        "describeLogDirs" => reply(a.describe_log_dirs(&parse(op, args)?).await?),
+        "alterPartitionReassignments" => reply(a.alter_partition_reassignments(&parse(op, args)?).await?),
+        "listPartitionReassignments" => reply(a.list_partition_reassignments(&parse(op, args)?).await?),
+        "electLeaders" => reply(a.elect_leaders(&parse(op, args)?).await?),
         // acls and SCRAM users
+        "describeAcls" => reply(a.describe_acls(&parse(op, args)?).await?),
+        "createAcls" => reply(a.create_acls(&parse::<Vec<_>>(op, args)?).await?),
+        "deleteAcls" => reply(a.delete_acls(&parse::<Vec<_>>(op, args)?).await?),
+        "describeUserScramCredentials" => reply(a.describe_user_scram_credentials(&parse(op, args)?).await?),
+        "alterUserScramCredentials" => reply(a.alter_user_scram_credentials(&parse::<Vec<_>>(op, args)?).await?),
         // quotas
+        "describeClientQuotas" => reply(a.describe_client_quotas(&parse(op, args)?).await?),
+        "alterClientQuotas" => reply(a.alter_client_quotas(&parse(op, args)?).await?),
         // groups
         "listGroups" => reply(a.list_groups(&parse(op, args)?).await?),
+        "describeGroups" => reply(a.describe_groups(&parse(op, args)?).await?),
+        "deleteGroups" => reply(a.delete_groups(&parse(op, args)?).await?),
+        "listConsumerGroupOffsets" => reply(a.list_consumer_group_offsets(&parse(op, args)?).await?),
+        "alterConsumerGroupOffsets" => reply(a.alter_consumer_group_offsets(&parse(op, args)?).await?),
+        "deleteConsumerGroupOffsets" => reply(a.delete_consumer_group_offsets(&parse(op, args)?).await?),
+        "removeMembersFromConsumerGroup" => reply(a.remove_members_from_consumer_group(&parse(op, args)?).await?),
         _ => Err(nkafka_client::Error::argument(
             "admin operation",
             format!("`{op}` is not one this binding knows"),
@@ -141,127 +127,6 @@ impl BindingAdmin {
     pub fn describe_cluster<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, BindingClusterResult>> {
         let a = self.inner.clone();
         env.spawn_future(async move { Ok(cluster(a.describe_cluster().await)) })
-    }
-
-    /// Metadata of some topics (no auto-creation).
-    #[napi(catch_unwind, ts_return_type = "Promise<BindingClusterResult>")]
-    pub fn metadata<'e>(
-        &self,
-        env: &'e Env,
-        topics: Option<Vec<String>>,
-    ) -> napi::Result<PromiseRaw<'e, BindingClusterResult>> {
-        let a = self.inner.clone();
-        env.spawn_future(async move { Ok(cluster(a.metadata(topics.as_deref()).await)) })
-    }
-
-    /// Creates topics, then (unless validate-only) waits until each partition has a leader.
-    #[napi(catch_unwind, ts_return_type = "Promise<BindingTopicResults>")]
-    pub fn create_topics<'e>(
-        &self,
-        env: &'e Env,
-        topics: Vec<BindingNewTopic>,
-        timeout_ms: f64,
-        validate_only: bool,
-    ) -> napi::Result<PromiseRaw<'e, BindingTopicResults>> {
-        let a = self.inner.clone();
-        let timeout = Duration::from_millis(timeout_ms.max(0.0) as u64);
-        let topics: Vec<NewTopic> = topics
-            .into_iter()
-            .map(|t| NewTopic {
-                name: t.name,
-                num_partitions: t.num_partitions.unwrap_or(-1),
-                replication_factor: t
-                    .replication_factor
-                    .unwrap_or(-1)
-                    .clamp(i16::MIN as i32, i16::MAX as i32) as i16,
-                configs: t
-                    .configs
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|kv| match kv.as_slice() {
-                        [k, v] => Some((k.clone(), v.clone())),
-                        _ => None,
-                    })
-                    .collect(),
-            })
-            .collect();
-        env.spawn_future(async move {
-            let r = a.create_topics(&topics, timeout, validate_only).await;
-            if let (Ok(rs), false) = (&r, validate_only) {
-                let created: Vec<String> = rs
-                    .iter()
-                    .filter(|t| t.error.is_none())
-                    .map(|t| t.name.clone())
-                    .collect();
-                if !created.is_empty() {
-                    if let Err(e) = a.wait_for_leaders(&created, timeout).await {
-                        return Ok(results(Err(e)));
-                    }
-                }
-            }
-            Ok(results(r))
-        })
-    }
-
-    /// Deletes topics by name.
-    #[napi(catch_unwind, ts_return_type = "Promise<BindingTopicResults>")]
-    pub fn delete_topics<'e>(
-        &self,
-        env: &'e Env,
-        names: Vec<String>,
-        timeout_ms: f64,
-    ) -> napi::Result<PromiseRaw<'e, BindingTopicResults>> {
-        let a = self.inner.clone();
-        let timeout = Duration::from_millis(timeout_ms.max(0.0) as u64);
-        env.spawn_future(async move { Ok(results(a.delete_topics(&names, timeout).await)) })
-    }
-
-    /// Offsets of every partition of `topic`: `spec` is 'earliest', 'latest' or a
-    /// timestamp in ms.
-    #[napi(catch_unwind, ts_return_type = "Promise<BindingOffsetsResult>")]
-    pub fn list_offsets<'e>(
-        &self,
-        env: &'e Env,
-        topic: String,
-        spec: Either<String, f64>,
-    ) -> napi::Result<PromiseRaw<'e, BindingOffsetsResult>> {
-        let a = self.inner.clone();
-        let spec = match spec {
-            Either::A(s) if s == "earliest" => Ok(OffsetSpec::Earliest),
-            Either::A(s) if s == "latest" => Ok(OffsetSpec::Latest),
-            Either::A(s) => Err(nkafka_client::Error::argument(
-                "offset spec",
-                format!("`{s}`; expected 'earliest', 'latest' or a timestamp"),
-            )),
-            Either::B(t) if t.is_finite() && t >= 0.0 => Ok(OffsetSpec::Timestamp(t as i64)),
-            Either::B(t) => Err(nkafka_client::Error::argument(
-                "offset spec",
-                format!("{t} is not a timestamp"),
-            )),
-        };
-        env.spawn_future(async move {
-            let r = match spec {
-                Ok(spec) => a.list_offsets(&topic, spec).await,
-                Err(e) => Err(e),
-            };
-            Ok(match r {
-                Ok(v) => BindingOffsetsResult {
-                    offsets: v
-                        .into_iter()
-                        .map(|p| BindingPartitionOffset {
-                            partition: p.partition,
-                            offset: p.offset as f64,
-                            timestamp: p.timestamp as f64,
-                        })
-                        .collect(),
-                    error: None,
-                },
-                Err(e) => BindingOffsetsResult {
-                    offsets: Vec::new(),
-                    error: Some(BindingError::from(&e)),
-                },
-            })
-        })
     }
 
     /// Runs an admin operation: `op` names it, `args` and the reply's `json` are JSON.

@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256, Sha512};
 
 /// Kafka refuses fewer (ScramMechanism's minimum); a server asking for fewer is either
 /// broken or trying to make the password cheap to brute-force.
-const MIN_ITERATIONS: u32 = 4096;
+pub(crate) const MIN_ITERATIONS: u32 = 4096;
 /// Upper bound we are willing to spend: Kafka's own maximum.
-const MAX_ITERATIONS: u32 = 16384;
+pub(crate) const MAX_ITERATIONS: u32 = 16384;
 
 /// The hash of a SCRAM mechanism.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,9 +6,7 @@
 use std::process::Command;
 use std::sync::OnceLock;
 
-use std::time::Duration;
-
-use nkafka_client::admin::{Admin, NewTopic};
+use nkafka_client::admin::{Admin, CreateTopicsOptions, NewTopic};
 use nkafka_client::config::{parse_bootstrap, ClientConfig};
 
 pub fn brokers() -> String {
@@ -57,7 +55,7 @@ pub fn unique_topic(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
-/// Creates a topic (replication factor 1) and waits until every partition has a leader.
+/// Creates a topic (replication factor 1); it has a leader for every partition on return.
 #[allow(dead_code)] // not every test file creates topics
 pub async fn create_topic(topic: &str, partitions: i32) {
     create_topic_on(client_config(), topic, partitions).await
@@ -70,21 +68,17 @@ pub async fn create_topic_on(cfg: nkafka_client::config::ClientConfig, topic: &s
     let r = admin
         .create_topics(
             &[NewTopic {
-                name: topic.into(),
-                num_partitions: partitions,
-                replication_factor: 1,
-                configs: vec![],
+                topic: topic.into(),
+                num_partitions: Some(partitions),
+                replication_factor: Some(1),
+                ..NewTopic::default()
             }],
-            Duration::from_secs(30),
-            false,
+            &CreateTopicsOptions::default(),
         )
         .await
         .unwrap();
+    // create_topics waits for every partition's leader.
     assert!(r[0].error.is_none(), "{:?}", r[0].error);
-    admin
-        .wait_for_leaders(&[topic.to_string()], Duration::from_secs(30))
-        .await
-        .unwrap();
 }
 
 /// The `secure` broker's description (`scripts/kafka.mjs start secure --json`): the file

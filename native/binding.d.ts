@@ -194,8 +194,10 @@ export interface BindingConsumerConfig {
   clientRack?: string
   /** 'range', 'roundrobin', 'cooperative-sticky', in preference order. */
   partitionAssignors?: Array<string>
-  /** 'classic' (KIP-848's 'consumer' protocol is not implemented). */
+  /** 'classic' or 'consumer' (KIP-848). */
   groupProtocol?: string
+  /** The broker-side assignor for 'consumer': 'uniform' or 'range'. */
+  groupRemoteAssignor?: string
 }
 
 /**

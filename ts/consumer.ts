@@ -40,8 +40,15 @@ export interface ConsumerConfig extends ClientConfig {
   maxPollRecords?: number
   /** Assignors in preference order. Default ['range', 'cooperative-sticky'] (Java's). */
   partitionAssignors?: Array<'range' | 'roundrobin' | 'cooperative-sticky'>
-  /** Only 'classic' is supported; KIP-848's 'consumer' protocol is not yet. */
+  /**
+   * 'classic' (JoinGroup/SyncGroup, the default) or 'consumer': KIP-848's protocol (Kafka
+   * 4.0+), where the broker assigns partitions and rebalances are incremental. With
+   * 'consumer' the broker sets the session timeout and heartbeat interval, so
+   * `sessionTimeoutMs`, `heartbeatIntervalMs` and `partitionAssignors` are refused.
+   */
   groupProtocol?: 'classic' | 'consumer'
+  /** The broker-side assignor for groupProtocol 'consumer': 'uniform' or 'range' (default: the broker's). */
+  groupRemoteAssignor?: string
   /** Same as maxPollIntervalMs in the classic protocol (Java uses max.poll.interval.ms). */
   rebalanceTimeoutMs?: number
 }
@@ -130,6 +137,7 @@ const CONSUMER_KEYS = new Set([
   'maxPollRecords',
   'partitionAssignors',
   'groupProtocol',
+  'groupRemoteAssignor',
   'rebalanceTimeoutMs',
 ])
 const NUMBER_KEYS = [
@@ -170,7 +178,27 @@ function toBinding(config: ConsumerConfig): BindingConsumerConfig {
     }
     out.partitionAssignors = v as string[]
   }
-  for (const key of ['groupId', 'groupInstanceId', 'clientRack', 'autoOffsetReset', 'isolationLevel', 'groupProtocol'] as const) {
+  if (c.groupProtocol === 'consumer') {
+    for (const key of ['sessionTimeoutMs', 'heartbeatIntervalMs', 'partitionAssignors'] as const) {
+      if (c[key] !== undefined) {
+        throw invalidConfig(
+          key,
+          key === 'partitionAssignors'
+            ? "does not apply to groupProtocol 'consumer' (the broker assigns; see groupRemoteAssignor)"
+            : "does not apply to groupProtocol 'consumer' (the broker sets it: group.consumer.* broker configs)",
+        )
+      }
+    }
+  }
+  for (const key of [
+    'groupId',
+    'groupInstanceId',
+    'clientRack',
+    'autoOffsetReset',
+    'isolationLevel',
+    'groupProtocol',
+    'groupRemoteAssignor',
+  ] as const) {
     const v = c[key]
     if (v === undefined) continue
     if (typeof v !== 'string') throw invalidConfig(key, `expected a string, got ${describe(v)}`)

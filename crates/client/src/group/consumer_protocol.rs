@@ -55,8 +55,7 @@ enum Hb {
 /// A random member id in Kafka's Uuid text form (URL-safe base64 of 16 bytes).
 pub(crate) fn new_member_id() -> Result<String> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b)
-        .map_err(|e| Error::new(Kind::Internal, format!("no randomness for a member id: {e}")))?;
+    getrandom::fill(&mut b).map_err(|e| Error::new(Kind::Internal, format!("no randomness for a member id: {e}")))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
@@ -114,7 +113,16 @@ impl Task {
 
     async fn main(&mut self) {
         loop {
-            // Idle until something is subscribed (or close).
+            // Nothing subscribed any more: give the partitions back and leave, then idle
+            // until something is subscribed (or close).
+            if self.sub_rx.borrow().is_empty() && self.epoch > 0 {
+                let deadline = after(self.sh.cfg.rebalance_timeout);
+                self.leave(CloseRequest { deadline, quiet: false }).await;
+                self.epoch = 0;
+                let mut st = self.sh.state.lock();
+                st.phase = Phase::Idle;
+                st.generation = -1;
+            }
             while self.sub_rx.borrow_and_update().is_empty() {
                 if self.close_rx.borrow().is_some() {
                     return;
@@ -281,16 +289,18 @@ impl Task {
                         Hb::Lost(_) | Hb::Fatal(_) => {
                             // The revocation goes on; the main loop sees the next failure.
                             self.next_hb = Instant::now();
-                            let _ = (&mut rx).await;
+                            let _ = tokio::time::timeout_at(deadline, &mut rx).await;
                             return true;
                         }
                         Hb::Failed(_) => self.next_hb = after(self.sh.backoff(0)),
                     }
                 }
                 r = self.close_rx.changed() => {
-                    if r.is_err() || self.close_rx.borrow().is_some() {
+                    let close = *self.close_rx.borrow();
+                    if r.is_err() || close.is_some() {
                         // Let the app finish this revocation (close waits for it too).
-                        let _ = (&mut rx).await;
+                        let until = close.map_or(deadline, |c| c.deadline.min(deadline));
+                        let _ = tokio::time::timeout_at(until, &mut rx).await;
                         return false;
                     }
                 }
@@ -321,7 +331,9 @@ impl Task {
                 Ok(Hb::Lost(e) | Hb::Fatal(e) | Hb::Failed(e)) => {
                     tracing::warn!(client = self.log_id(), group = %self.sh.cfg.group_id, cause = %e, "leaving the group failed; the broker drops the member after its session timeout")
                 }
-                Err(_) => tracing::warn!(client = self.log_id(), group = %self.sh.cfg.group_id, "leaving the group timed out; the broker drops the member after its session timeout"),
+                Err(_) => {
+                    tracing::warn!(client = self.log_id(), group = %self.sh.cfg.group_id, "leaving the group timed out; the broker drops the member after its session timeout")
+                }
             }
         }
     }
@@ -332,7 +344,13 @@ impl Task {
         let deadline = after(self.sh.cluster.config().request_timeout);
         let (node, conn) = match self.sh.coordinator.connection(Purpose::Group, deadline).await {
             Ok(c) => c,
-            Err(e) => return if e.is_auth() || e.retriable() { Hb::Failed(e) } else { Hb::Fatal(e) },
+            Err(e) => {
+                return if e.is_auth() || e.retriable() {
+                    Hb::Failed(e)
+                } else {
+                    Hb::Fatal(e)
+                }
+            }
         };
         let version = match conn
             .versions()
@@ -435,5 +453,33 @@ impl Task {
                     .collect()
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_ids_are_random_uuids_in_kafka_text_form() {
+        let a = new_member_id().unwrap();
+        let b = new_member_id().unwrap();
+        assert_ne!(a, b);
+        // 16 bytes in URL-safe base64 without padding, as Kafka's Uuid.toString().
+        assert_eq!(a.len(), 22);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&a).unwrap();
+        assert_eq!(raw.len(), 16);
+    }
+
+    #[test]
+    fn the_consumer_protocol_is_incremental_and_checks_its_assignor() {
+        let mut c = super::super::GroupConfig::new("g");
+        c.protocol = super::super::GroupProtocol::Consumer;
+        assert!(c.cooperative(), "KIP-848 rebalances are incremental");
+        c.remote_assignor = Some(String::new());
+        assert!(c.validate().unwrap_err().message.contains("groupRemoteAssignor"));
+        c.remote_assignor = Some("uniform".into());
+        c.validate().unwrap();
     }
 }

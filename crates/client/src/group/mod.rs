@@ -1,5 +1,7 @@
-//! Consumer-group membership with the classic group protocol: FindCoordinator, JoinGroup,
-//! SyncGroup, Heartbeat, LeaveGroup, and the group's offsets (OffsetCommit, OffsetFetch).
+//! Consumer-group membership: the classic group protocol (FindCoordinator, JoinGroup,
+//! SyncGroup, Heartbeat, LeaveGroup; `member.rs`) or KIP-848's consumer protocol
+//! (ConsumerGroupHeartbeat; `consumer_protocol.rs`), and the group's offsets
+//! (OffsetCommit, OffsetFetch). Both tasks drive the same [`GroupEvent`]s and state.
 //!
 //! A [`GroupMember`] owns one background task that joins the group, runs the assignor
 //! when it is the leader, heartbeats, and rejoins when the group or the subscription
@@ -21,8 +23,8 @@
 //! - KIP-814: a returning static leader is told to skip the assignment.
 //! - KIP-447: `committed()` asks for stable offsets (pending transactional commits wait).
 //!
-//! Not here: the KIP-848 "consumer" group protocol (ConsumerGroupHeartbeat), regex
-//! subscriptions (the caller resolves them to names), rack-aware cooperative-sticky.
+//! Not here: broker-side regex subscriptions (the caller resolves a RegExp to names, for
+//! both protocols), rack-aware cooperative-sticky.
 //!
 //! One `Cluster` per member: JoinGroup is parked by the broker until the whole group has
 //! joined, and a broker handles one request per connection at a time, so two members on

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Admin, AdminItemsError, Consumer, KafkaError, Producer, throwIfFailed } from '../ts/index'
-import { brokers, createTopic, kafkaScript, uniqueTopic } from './helpers'
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+import { brokers, createTopic, kafkaScript, uniqueTopic, until } from './helpers'
 
 describe('admin: groups', () => {
   it('listGroups finds a live classic group with its state and type, and filters by both', async () => {

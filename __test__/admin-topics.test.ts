@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Admin, AdminItemsError, KafkaError, Producer, throwIfFailed } from '../ts/index'
-import { brokers, clusterHandle, createTopic, kafkaScript, uniqueTopic } from './helpers'
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+import { brokers, clusterHandle, createTopic, kafkaScript, uniqueTopic, until } from './helpers'
 
 const TOPIC_ID = /^[A-Za-z0-9_-]{22}$/
 

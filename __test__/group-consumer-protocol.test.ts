@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { Consumer, type ConsumerConfig, type ConsumerOptions, type Message, Producer } from '../ts/index'
-import { brokers, createTopic, kafkaScript, uniqueTopic } from './helpers'
+import { brokers, createTopic, kafkaScript, produceRange, uniqueTopic, until } from './helpers'
 
 /** KIP-848: groupProtocol 'consumer' (ConsumerGroupHeartbeat; the broker assigns). */
-
-async function produce(topic: string, from: number, to: number): Promise<void> {
-  const p = new Producer({ bootstrapServers: brokers(), lingerMs: 2 })
-  const all = []
-  for (let i = from; i < to; i += 200) {
-    all.push(
-      p.send({ topic, messages: Array.from({ length: Math.min(200, to - i) }, (_, j) => ({ key: `k${i + j}`, value: String(i + j) })) }),
-    )
-  }
-  await Promise.all(all)
-  await p.close()
-}
 
 function member(groupId: string, topic: string, extra: Partial<ConsumerConfig> = {}, opts: ConsumerOptions<Buffer | null, string> = {}) {
   const seen: number[] = []
@@ -61,14 +49,6 @@ function member(groupId: string, topic: string, extra: Partial<ConsumerConfig> =
   }
 }
 
-async function until(cond: () => boolean, timeoutMs = 60_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 /** Samples the members' assignments until stopped: any partition owned by two at once. */
 function watchOverlap(members: () => Array<{ c: Consumer<Buffer | null, string> }>) {
   const overlaps: string[] = []
@@ -99,7 +79,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
       const meta = members[0]!.c.groupMetadata()!
       expect(meta.generationId).toBeGreaterThan(0) // the member epoch
       expect(meta.memberId.length).toBeGreaterThan(0)
-      await produce(topic, 0, 3000)
+      await produceRange(topic, 0, 3000)
       await until(() => members.reduce((n, m) => n + m.seen.length, 0) >= 3000, 60_000, '3000 read')
       expect(members.flatMap((m) => m.seen).sort((x, y) => x - y)).toEqual(Array.from({ length: 3000 }, (_, i) => i))
 
@@ -110,7 +90,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
       live.push(fourth)
       await fourth.start()
       await until(() => fourth.c.assignment().length === 2, 60_000, 'the joiner got two partitions')
-      await produce(topic, 3000, 6000)
+      await produceRange(topic, 3000, 6000)
       await until(() => new Set(live.flatMap((m) => m.seen).filter((v) => v >= 3000)).size >= 3000, 90_000, 'next 3000')
       const later = live.flatMap((m) => m.seen).filter((v) => v >= 3000)
       expect(later.length).toBe(3000)
@@ -127,7 +107,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
   it('commits carry the member epoch; a restart reads on from the committed offsets', async () => {
     const topic = uniqueTopic('g848-commit')
     await createTopic(topic, 2)
-    await produce(topic, 0, 500)
+    await produceRange(topic, 0, 500)
     const groupId = uniqueTopic('grp848')
     const a = member(groupId, topic, { enableAutoCommit: false }, {})
     await a.start()
@@ -136,7 +116,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     const committed = await a.c.committed([0, 1].map((partition) => ({ topic, partition })))
     expect(committed.reduce((n, o) => n + Number(o.offset ?? 0n), 0)).toBe(500)
     await a.stop()
-    await produce(topic, 500, 700)
+    await produceRange(topic, 500, 700)
     const b = member(groupId, topic)
     await b.start()
     await until(() => b.seen.length >= 200, 60_000, 'next 200')
@@ -201,7 +181,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     })
     // The broker takes one partition away from us for the Java member.
     await until(() => ours.c.assignment().length === 1, 60_000, 'the Java member to join')
-    await produce(topic, 0, 400)
+    await produceRange(topic, 0, 400)
     const theirs = (await java).map((m: any) => Number(m.value.toString()))
     await until(() => ours.seen.length + theirs.length >= 400, 30_000, '400 read between the two')
     expect(theirs.length).toBeGreaterThan(0)
@@ -220,7 +200,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     const next = member(group2, topic2)
     await next.start()
     await until(() => classic.c.assignment().length === 1 && next.c.assignment().length === 1, 60_000, 'shared')
-    await produce(topic2, 0, 200)
+    await produceRange(topic2, 0, 200)
     await until(() => classic.seen.length + next.seen.length >= 200, 60_000, '200 read')
     expect([...classic.seen, ...next.seen].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i))
     expect(classic.failure()).toBeNull()
@@ -267,7 +247,7 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     const output = uniqueTopic('g848-out')
     await createTopic(input, 1)
     await createTopic(output, 1)
-    await produce(input, 0, 300)
+    await produceRange(input, 0, 300)
     const groupId = uniqueTopic('grp848')
     const consumer = new Consumer<Buffer | null, string>(
       { bootstrapServers: brokers(), groupId, groupProtocol: 'consumer', autoOffsetReset: 'earliest', enableAutoCommit: false },

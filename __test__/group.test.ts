@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Consumer, type ConsumerConfig, type ConsumerOptions, KafkaError, type Message, Producer, type TopicPartition } from '../ts/index'
-import { brokers, createTopic, uniqueTopic } from './helpers'
-
-async function produce(topic: string, from: number, to: number): Promise<void> {
-  const p = new Producer({ bootstrapServers: brokers(), lingerMs: 2 })
-  const all = []
-  for (let i = from; i < to; i += 200) {
-    all.push(
-      p.send({ topic, messages: Array.from({ length: Math.min(200, to - i) }, (_, j) => ({ key: `k${i + j}`, value: String(i + j) })) }),
-    )
-  }
-  await Promise.all(all)
-  await p.close()
-}
+import { Consumer, type ConsumerConfig, type ConsumerOptions, KafkaError, type Message, type TopicPartition } from '../ts/index'
+import { brokers, createTopic, produceRange, uniqueTopic, until } from './helpers'
 
 /** A group member that records what it reads, running `run()` in the background. */
 function member(groupId: string, topic: string, extra: Partial<ConsumerConfig> = {}, opts: ConsumerOptions<Buffer | null, string> = {}) {
@@ -64,19 +52,11 @@ function member(groupId: string, topic: string, extra: Partial<ConsumerConfig> =
   }
 }
 
-async function until(cond: () => boolean, timeoutMs = 60_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 describe('consumer groups (classic protocol)', () => {
   it('one member reads all, commits, and a restart continues from the committed offsets', async () => {
     const topic = uniqueTopic('g-restart')
     await createTopic(topic, 3)
-    await produce(topic, 0, 1000)
+    await produceRange(topic, 0, 1000)
     const groupId = uniqueTopic('grp')
     const a = member(groupId, topic)
     await a.start()
@@ -91,7 +71,7 @@ describe('consumer groups (classic protocol)', () => {
     })()
     expect(committed.reduce((n, o) => n + Number(o.offset ?? 0n), 0)).toBe(1000)
 
-    await produce(topic, 1000, 1300)
+    await produceRange(topic, 1000, 1300)
     const b = member(groupId, topic)
     await b.start()
     await until(() => b.seen.length >= 300, 60_000, 'next 300')
@@ -113,7 +93,7 @@ describe('consumer groups (classic protocol)', () => {
     )
     const owned = () => members.flatMap((m) => m.c.assignment().map((p) => p.partition)).sort()
     await until(() => owned().join() === '0,1,2,3,4,5', 30_000, 'full coverage')
-    await produce(topic, 0, 3000)
+    await produceRange(topic, 0, 3000)
     await until(() => members.reduce((n, m) => n + m.seen.length, 0) >= 3000, 60_000, '3000 read')
     // Every message exactly once so far (no member overlap).
     const all = members.flatMap((m) => m.seen).sort((x, y) => x - y)
@@ -123,7 +103,7 @@ describe('consumer groups (classic protocol)', () => {
     await members[2]!.stop()
     const fourth = member(groupId, topic)
     await fourth.start()
-    await produce(topic, 3000, 6000)
+    await produceRange(topic, 3000, 6000)
     const live = [members[0]!, members[1]!, fourth]
     await until(() => new Set(live.flatMap((m) => m.seen).filter((v) => v >= 3000)).size >= 3000, 90_000, 'next 3000')
     const later = live.flatMap((m) => m.seen).filter((v) => v >= 3000)
@@ -137,7 +117,7 @@ describe('consumer groups (classic protocol)', () => {
   it('a handler slower than sessionTimeoutMs stays in the group (heartbeats run in Rust)', async () => {
     const topic = uniqueTopic('g-slow')
     await createTopic(topic, 2)
-    await produce(topic, 0, 4)
+    await produceRange(topic, 0, 4)
     const groupId = uniqueTopic('grp')
     const slow = member(groupId, topic, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000, maxPollIntervalMs: 60_000 })
     await slow.start(async () => {
@@ -167,7 +147,7 @@ describe('consumer groups (classic protocol)', () => {
     const revoked = a.events.filter((e) => e.startsWith('revoked:'))
     expect(revoked.length).toBeGreaterThan(0)
     for (const r of revoked) expect(r.split(':')[1]!.split(',').length).toBeLessThanOrEqual(2)
-    await produce(topic, 0, 400)
+    await produceRange(topic, 0, 400)
     await until(() => a.seen.length + b.seen.length >= 400, 60_000, '400 read')
     expect(new Set([...a.seen, ...b.seen]).size).toBe(400)
     await a.stop()
@@ -194,7 +174,7 @@ describe('consumer groups (classic protocol)', () => {
   it('onRevoked can commit, and revocation hooks see the partitions', async () => {
     const topic = uniqueTopic('g-hooks')
     await createTopic(topic, 2)
-    await produce(topic, 0, 100)
+    await produceRange(topic, 0, 100)
     const groupId = uniqueTopic('grp')
     const revokedSeen: TopicPartition[][] = []
     const a = member(

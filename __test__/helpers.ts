@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { inject } from 'vitest'
-import { Admin, throwIfFailed } from '../ts/index'
+import { Admin, Producer, throwIfFailed } from '../ts/index'
 
 /** Bootstrap address of the test broker (started by global-setup or KAFKA_BROKERS). */
 export function brokers(): string {
@@ -45,4 +45,26 @@ export async function clusterHandle(): Promise<any> {
   const kafka = await kafkaScript()
   const handle = await kafka.startKafka({ mode: 'cluster', quiet: true, autoCreateTopics: false })
   return handle.reused ? { ...handle, stop: undefined } : handle
+}
+
+/** Waits (polling) until `cond` holds; throws naming `what` after `timeoutMs`. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 60_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Produces records `from..to` (key `k<i>`, value `<i>`) and waits for them all. */
+export async function produceRange(topic: string, from: number, to: number): Promise<void> {
+  const p = new Producer({ bootstrapServers: brokers(), lingerMs: 2 })
+  const all = []
+  for (let i = from; i < to; i += 200) {
+    all.push(
+      p.send({ topic, messages: Array.from({ length: Math.min(200, to - i) }, (_, j) => ({ key: `k${i + j}`, value: String(i + j) })) }),
+    )
+  }
+  await Promise.all(all)
+  await p.close()
 }

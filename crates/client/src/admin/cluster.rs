@@ -17,9 +17,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use nkafka_protocol::error::ErrorCode;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use super::{timeout_ms, to_error, Admin, Target};
+use super::{authorized_operations, i64_string, timeout_ms, to_error, Admin, Target};
 use crate::cluster::{validate_topic_name, Metadata};
 use crate::error::{Error, Kind, Result};
 
@@ -44,7 +44,7 @@ pub struct ClusterDescription {
     pub brokers: Vec<ClusterBroker>,
     /// ACL operation names (`DESCRIBE`, `ALTER`, ...) allowed on the cluster; null unless
     /// asked for.
-    pub authorized_operations: Option<Vec<&'static str>>,
+    pub authorized_operations: Option<Vec<String>>,
 }
 
 /// A broker of the cluster.
@@ -59,46 +59,6 @@ pub struct ClusterBroker {
     pub port: i32,
     /// broker.rack
     pub rack: Option<String>,
-}
-
-/// Java's `AclOperation` codes, for the bit field of authorized operations.
-const ACL_OPERATIONS: [(u32, &str); 13] = [
-    (3, "READ"),
-    (4, "WRITE"),
-    (5, "CREATE"),
-    (6, "DELETE"),
-    (7, "ALTER"),
-    (8, "DESCRIBE"),
-    (9, "CLUSTER_ACTION"),
-    (10, "DESCRIBE_CONFIGS"),
-    (11, "ALTER_CONFIGS"),
-    (12, "IDEMPOTENT_WRITE"),
-    (13, "CREATE_TOKENS"),
-    (14, "DESCRIBE_TOKENS"),
-    (15, "TWO_PHASE_COMMIT"),
-];
-
-/// The operation names in a KIP-430 bit field; `i32::MIN` means "not asked for".
-fn operations(bits: i32) -> Option<Vec<&'static str>> {
-    (bits != i32::MIN).then(|| {
-        ACL_OPERATIONS
-            .iter()
-            .filter(|(code, _)| bits as u32 & (1 << code) != 0)
-            .map(|(_, name)| *name)
-            .collect()
-    })
-}
-
-/// Serializes an i64 as a JSON string (JS numbers end at 2^53; the TS layer makes bigints).
-fn i64_string<S: Serializer>(v: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.collect_str(v)
-}
-
-fn opt_i64_string<S: Serializer>(v: &Option<i64>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.collect_str(v),
-        None => s.serialize_none(),
-    }
 }
 
 /// Options of `describe_log_dirs`.
@@ -131,10 +91,10 @@ pub struct LogDir {
     /// The dir's error (KAFKA_STORAGE_ERROR for an offline dir).
     pub error: Option<Error>,
     /// Size of the volume, when the broker reports it (DescribeLogDirs v4).
-    #[serde(serialize_with = "opt_i64_string")]
+    #[serde(with = "i64_string::option")]
     pub total_bytes: Option<i64>,
     /// Free space of the volume, when the broker reports it (DescribeLogDirs v4).
-    #[serde(serialize_with = "opt_i64_string")]
+    #[serde(with = "i64_string::option")]
     pub usable_bytes: Option<i64>,
     /// The replicas in it, by topic.
     pub topics: Vec<LogDirTopic>,
@@ -157,11 +117,11 @@ pub struct LogDirReplica {
     /// Partition index.
     pub partition: i32,
     /// Bytes on disk.
-    #[serde(serialize_with = "i64_string")]
+    #[serde(with = "i64_string")]
     pub size: i64,
     /// How far this replica is behind the log end (its high watermark for a current
     /// replica, the current replica for a future one).
-    #[serde(serialize_with = "i64_string")]
+    #[serde(with = "i64_string")]
     pub offset_lag: i64,
     /// Whether it is a future replica (being moved here between dirs).
     pub is_future: bool,
@@ -385,7 +345,7 @@ impl Admin {
             controller_id: resp.controller_id.0,
             brokers,
             authorized_operations: if include {
-                operations(resp.cluster_authorized_operations)
+                authorized_operations(resp.cluster_authorized_operations)
             } else {
                 None
             },
@@ -757,14 +717,6 @@ fn log_dir(r: kafka_protocol::messages::describe_log_dirs_response::DescribeLogD
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn authorized_operations_bits() {
-        assert_eq!(operations(i32::MIN), None);
-        assert_eq!(operations((1 << 7) | (1 << 8)), Some(vec!["ALTER", "DESCRIBE"]));
-        // UNKNOWN, ANY and ALL are not operations a client can be allowed.
-        assert_eq!(operations(0b111), Some(vec![]));
-    }
 
     #[test]
     fn replica_lists_are_checked() {

@@ -21,7 +21,7 @@ use nkafka_protocol::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{to_error, Admin, Target};
+use super::{authorized_operations, i64_string, to_error, Admin, Target};
 use crate::error::{Error, Kind, Result};
 use crate::group::wire::{decode_assignment, Subscription};
 use crate::offsets::OffsetSpec;
@@ -148,42 +148,6 @@ impl Admin {
 }
 
 // ---- describe, delete, offsets, members ----
-
-/// Offsets cross to JS as decimal strings (they may pass 2^53); TS makes them bigints.
-mod i64_string {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Text(String),
-        Number(i64),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        match Either::deserialize(d)? {
-            Either::Number(n) => Ok(n),
-            Either::Text(s) => s
-                .parse()
-                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a 64-bit integer"))),
-        }
-    }
-
-    pub mod option {
-        use serde::Serializer;
-
-        pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(v) => s.collect_str(v),
-                None => s.serialize_none(),
-            }
-        }
-    }
-}
 
 /// A topic partition as admin arguments and results name it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -480,37 +444,6 @@ fn coordinator_busy(code: ErrorCode) -> bool {
     code == ErrorCode::NOT_COORDINATOR
         || code == ErrorCode::COORDINATOR_NOT_AVAILABLE
         || code == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
-}
-
-/// ACL operation names of an `authorized_operations` bit field (Java's `AclOperation`
-/// codes); null when the broker was not asked or could not say (i32::MIN).
-fn authorized_operations(bits: i32) -> Option<Vec<String>> {
-    const NAMES: [&str; 15] = [
-        "UNKNOWN",
-        "ANY",
-        "ALL",
-        "READ",
-        "WRITE",
-        "CREATE",
-        "DELETE",
-        "ALTER",
-        "DESCRIBE",
-        "CLUSTER_ACTION",
-        "DESCRIBE_CONFIGS",
-        "ALTER_CONFIGS",
-        "IDEMPOTENT_WRITE",
-        "CREATE_TOKENS",
-        "DESCRIBE_TOKENS",
-    ];
-    if bits == i32::MIN {
-        return None;
-    }
-    Some(
-        (0..32usize)
-            .filter(|&b| bits & (1i32 << b) != 0)
-            .map(|b| NAMES.get(b).map_or_else(|| format!("UNKNOWN({b})"), |n| n.to_string()))
-            .collect(),
-    )
 }
 
 fn partitions_of(topics: &[(String, Vec<i32>)]) -> Vec<GroupPartition> {
@@ -1377,18 +1310,6 @@ impl Admin {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn authorized_operations_names_each_bit() {
-        assert_eq!(authorized_operations(i32::MIN), None);
-        // READ, DESCRIBE and DELETE: what a broker without an authorizer grants on a group.
-        let bits = (1 << 3) | (1 << 8) | (1 << 6);
-        assert_eq!(
-            authorized_operations(bits),
-            Some(vec!["READ".to_string(), "DELETE".to_string(), "DESCRIBE".to_string()])
-        );
-        assert_eq!(authorized_operations(1 << 20), Some(vec!["UNKNOWN(20)".to_string()]));
-    }
 
     #[test]
     fn offsets_cross_as_strings_and_are_read_from_either() {

@@ -255,6 +255,77 @@ impl Admin {
     }
 }
 
+/// i64 values (offsets, sizes) cross to JS as decimal strings: JS numbers end at 2^53, and
+/// the TS layer makes them bigints. Read back from a string or a plain number.
+pub(crate) mod i64_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Number(i64),
+            String(String),
+        }
+        match Text::deserialize(d)? {
+            Text::Number(n) => Ok(n),
+            Text::String(s) => s
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a 64-bit integer"))),
+        }
+    }
+
+    /// The same for an optional value (null stays null).
+    pub mod option {
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => s.collect_str(v),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// Java's `AclOperation` names by code, from READ (3): UNKNOWN, ANY and ALL (0-2) are not
+/// operations a client is ever granted.
+const ACL_OPERATIONS: [&str; 13] = [
+    "READ",
+    "WRITE",
+    "CREATE",
+    "DELETE",
+    "ALTER",
+    "DESCRIBE",
+    "CLUSTER_ACTION",
+    "DESCRIBE_CONFIGS",
+    "ALTER_CONFIGS",
+    "IDEMPOTENT_WRITE",
+    "CREATE_TOKENS",
+    "DESCRIBE_TOKENS",
+    "TWO_PHASE_COMMIT",
+];
+
+/// The operation names in a KIP-430 `authorized_operations` bit field (topics, groups, the
+/// cluster); `None` for `i32::MIN`, which means "not asked for". A bit this client does
+/// not know is named `UNKNOWN(<bit>)`.
+pub(crate) fn authorized_operations(bits: i32) -> Option<Vec<String>> {
+    (bits != i32::MIN).then(|| {
+        (3..32usize)
+            .filter(|&b| bits as u32 & (1u32 << b) != 0)
+            .map(|b| {
+                ACL_OPERATIONS
+                    .get(b - 3)
+                    .map_or_else(|| format!("UNKNOWN({b})"), |n| n.to_string())
+            })
+            .collect()
+    })
+}
+
 /// Whether another attempt can succeed: any retriable error, and the codes that only mean
 /// "ask another broker" (Java's admin client retries these too).
 pub(crate) fn should_retry(e: &Error) -> bool {
@@ -292,4 +363,45 @@ pub(crate) fn to_error(code: i16, message: Option<&str>) -> Option<Error> {
 /// Clamps a duration into a request's `timeout_ms` field.
 pub(crate) fn timeout_ms(d: Duration) -> i32 {
     d.as_millis().min(i32::MAX as u128) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorized_operations_name_each_bit() {
+        assert_eq!(authorized_operations(i32::MIN), None);
+        let names = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // READ, DELETE, DESCRIBE: what a broker without an authorizer grants on a group.
+        assert_eq!(
+            authorized_operations((1 << 3) | (1 << 8) | (1 << 6)),
+            names(&["READ", "DELETE", "DESCRIBE"])
+        );
+        assert_eq!(authorized_operations(1 << 15), names(&["TWO_PHASE_COMMIT"]));
+        assert_eq!(authorized_operations(0b111), names(&[]));
+        assert_eq!(authorized_operations(1 << 20), names(&["UNKNOWN(20)"]));
+    }
+
+    #[test]
+    fn i64_values_cross_as_strings() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct T {
+            #[serde(with = "i64_string")]
+            v: i64,
+        }
+        assert_eq!(
+            serde_json::to_string(&T {
+                v: 9_007_199_254_740_993
+            })
+            .unwrap(),
+            r#"{"v":"9007199254740993"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<T>(r#"{"v":"9007199254740993"}"#).unwrap().v,
+            9_007_199_254_740_993
+        );
+        assert_eq!(serde_json::from_str::<T>(r#"{"v":5}"#).unwrap().v, 5);
+        assert!(serde_json::from_str::<T>(r#"{"v":"x"}"#).is_err());
+    }
 }

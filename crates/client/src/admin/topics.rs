@@ -36,7 +36,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{should_retry, timeout_ms, to_error, Admin, Target};
+use super::{authorized_operations, i64_string, should_retry, timeout_ms, to_error, Admin, Target};
 use crate::cluster::validate_topic_name;
 use crate::error::{Error, Kind, Result};
 use crate::offsets::{self, OffsetSpec, Query};
@@ -150,7 +150,7 @@ pub struct TopicDescription {
     /// Partitions by index.
     pub partitions: Vec<TopicPartitionInfo>,
     /// ACL operations allowed on the topic (`READ`, `DESCRIBE`, ...), when asked for.
-    pub authorized_operations: Option<Vec<&'static str>>,
+    pub authorized_operations: Option<Vec<String>>,
 }
 
 /// One partition of a described topic.
@@ -205,7 +205,7 @@ pub struct RecordsToDelete {
     /// Partition index.
     pub partition: i32,
     /// The new log start offset; -1 for the high watermark (delete everything).
-    #[serde(with = "i64_text")]
+    #[serde(with = "i64_string")]
     pub offset: i64,
 }
 
@@ -226,7 +226,7 @@ pub struct DeletedRecords {
     /// Partition index.
     pub partition: i32,
     /// The partition's log start offset now; -1 on error.
-    #[serde(with = "i64_text")]
+    #[serde(with = "i64_string")]
     pub low_watermark: i64,
     /// Why the records were not deleted.
     pub error: Option<Error>,
@@ -274,7 +274,7 @@ pub struct ListedOffset {
     /// Partition index.
     pub partition: i32,
     /// The offset; -1 when no record matches a timestamp lookup, and on error.
-    #[serde(with = "i64_text")]
+    #[serde(with = "i64_string")]
     pub offset: i64,
     /// The record's timestamp for timestamp and max-timestamp lookups, else -1.
     pub timestamp: i64,
@@ -302,31 +302,6 @@ impl<'de> Deserialize<'de> for OffsetSpec {
                 ))),
             },
             Spec::At { timestamp } => Ok(OffsetSpec::Timestamp(timestamp)),
-        }
-    }
-}
-
-/// i64 values (offsets) cross to JS as decimal strings: a JSON number loses precision
-/// past 2^53. Numbers are accepted on the way in too.
-mod i64_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Text {
-            Number(i64),
-            String(String),
-        }
-        match Text::deserialize(d)? {
-            Text::Number(n) => Ok(n),
-            Text::String(s) => s
-                .parse()
-                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a 64-bit integer"))),
         }
     }
 }
@@ -374,38 +349,6 @@ fn topic_id_text(bytes: &[u8]) -> Option<String> {
         .iter()
         .any(|b| *b != 0)
         .then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// Java's `AclOperation` names by code (the bits of `topic_authorized_operations`).
-const ACL_OPERATIONS: [&str; 16] = [
-    "UNKNOWN",
-    "ANY",
-    "ALL",
-    "READ",
-    "WRITE",
-    "CREATE",
-    "DELETE",
-    "ALTER",
-    "DESCRIBE",
-    "CLUSTER_ACTION",
-    "DESCRIBE_CONFIGS",
-    "ALTER_CONFIGS",
-    "IDEMPOTENT_WRITE",
-    "CREATE_TOKENS",
-    "DESCRIBE_TOKENS",
-    "TWO_PHASE_COMMIT",
-];
-
-/// The operations in a KIP-430 bit set; `None` for i32::MIN, which means "not asked for".
-fn authorized_operations(bits: i32) -> Option<Vec<&'static str>> {
-    (bits != i32::MIN).then(|| {
-        ACL_OPERATIONS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i > 0 && bits & (1 << i) != 0)
-            .map(|(_, n)| *n)
-            .collect()
-    })
 }
 
 fn name(s: &str) -> TopicName {
@@ -1377,11 +1320,6 @@ mod tests {
         let mut id = [0u8; 16];
         id[15] = 1;
         assert_eq!(topic_id_text(&id).as_deref(), Some("AAAAAAAAAAAAAAAAAAAAAQ"));
-        assert_eq!(authorized_operations(i32::MIN), None);
-        assert_eq!(
-            authorized_operations((1 << 3) | (1 << 8) | (1 << 10)),
-            Some(vec!["READ", "DESCRIBE", "DESCRIBE_CONFIGS"])
-        );
     }
 
     #[test]

@@ -111,6 +111,116 @@ pub const APIS: &[(ApiKey, i16, i16)] = &[
         ApiKey::SaslAuthenticate,
         SaslAuthenticateResponse::VERSIONS.min,
         SaslAuthenticateResponse::VERSIONS.max,
+    ), // The admin client and the KIP-848 consumer group protocol.
+    (
+        ApiKey::DescribeConfigs,
+        DescribeConfigsResponse::VERSIONS.min,
+        DescribeConfigsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::IncrementalAlterConfigs,
+        IncrementalAlterConfigsResponse::VERSIONS.min,
+        IncrementalAlterConfigsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DescribeCluster,
+        DescribeClusterResponse::VERSIONS.min,
+        DescribeClusterResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DescribeLogDirs,
+        DescribeLogDirsResponse::VERSIONS.min,
+        DescribeLogDirsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::AlterPartitionReassignments,
+        AlterPartitionReassignmentsResponse::VERSIONS.min,
+        AlterPartitionReassignmentsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ListPartitionReassignments,
+        ListPartitionReassignmentsResponse::VERSIONS.min,
+        ListPartitionReassignmentsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ElectLeaders,
+        ElectLeadersResponse::VERSIONS.min,
+        ElectLeadersResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::CreatePartitions,
+        CreatePartitionsResponse::VERSIONS.min,
+        CreatePartitionsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DeleteRecords,
+        DeleteRecordsResponse::VERSIONS.min,
+        DeleteRecordsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ListGroups,
+        ListGroupsResponse::VERSIONS.min,
+        ListGroupsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DescribeGroups,
+        DescribeGroupsResponse::VERSIONS.min,
+        DescribeGroupsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DeleteGroups,
+        DeleteGroupsResponse::VERSIONS.min,
+        DeleteGroupsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::OffsetDelete,
+        OffsetDeleteResponse::VERSIONS.min,
+        OffsetDeleteResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ConsumerGroupDescribe,
+        ConsumerGroupDescribeResponse::VERSIONS.min,
+        ConsumerGroupDescribeResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ConsumerGroupHeartbeat,
+        ConsumerGroupHeartbeatResponse::VERSIONS.min,
+        ConsumerGroupHeartbeatResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DescribeAcls,
+        DescribeAclsResponse::VERSIONS.min,
+        DescribeAclsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::CreateAcls,
+        CreateAclsResponse::VERSIONS.min,
+        CreateAclsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DeleteAcls,
+        DeleteAclsResponse::VERSIONS.min,
+        DeleteAclsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DescribeUserScramCredentials,
+        DescribeUserScramCredentialsResponse::VERSIONS.min,
+        DescribeUserScramCredentialsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::AlterUserScramCredentials,
+        AlterUserScramCredentialsResponse::VERSIONS.min,
+        AlterUserScramCredentialsResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::DescribeClientQuotas,
+        DescribeClientQuotasResponse::VERSIONS.min,
+        DescribeClientQuotasResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::AlterClientQuotas,
+        AlterClientQuotasResponse::VERSIONS.min,
+        AlterClientQuotasResponse::VERSIONS.max,
     ),
 ];
 
@@ -142,6 +252,28 @@ pub fn decode(api: ApiKey, version: i16, body: Bytes) -> Result<(), String> {
         ApiKey::EndTxn => run::<EndTxnResponse>(body, version),
         ApiKey::TxnOffsetCommit => run::<TxnOffsetCommitResponse>(body, version),
         ApiKey::SaslAuthenticate => run::<SaslAuthenticateResponse>(body, version),
+        ApiKey::DescribeConfigs => run::<DescribeConfigsResponse>(body, version),
+        ApiKey::IncrementalAlterConfigs => run::<IncrementalAlterConfigsResponse>(body, version),
+        ApiKey::DescribeCluster => run::<DescribeClusterResponse>(body, version),
+        ApiKey::DescribeLogDirs => run::<DescribeLogDirsResponse>(body, version),
+        ApiKey::AlterPartitionReassignments => run::<AlterPartitionReassignmentsResponse>(body, version),
+        ApiKey::ListPartitionReassignments => run::<ListPartitionReassignmentsResponse>(body, version),
+        ApiKey::ElectLeaders => run::<ElectLeadersResponse>(body, version),
+        ApiKey::CreatePartitions => run::<CreatePartitionsResponse>(body, version),
+        ApiKey::DeleteRecords => run::<DeleteRecordsResponse>(body, version),
+        ApiKey::ListGroups => run::<ListGroupsResponse>(body, version),
+        ApiKey::DescribeGroups => run::<DescribeGroupsResponse>(body, version),
+        ApiKey::DeleteGroups => run::<DeleteGroupsResponse>(body, version),
+        ApiKey::OffsetDelete => run::<OffsetDeleteResponse>(body, version),
+        ApiKey::ConsumerGroupDescribe => run::<ConsumerGroupDescribeResponse>(body, version),
+        ApiKey::ConsumerGroupHeartbeat => run::<ConsumerGroupHeartbeatResponse>(body, version),
+        ApiKey::DescribeAcls => run::<DescribeAclsResponse>(body, version),
+        ApiKey::CreateAcls => run::<CreateAclsResponse>(body, version),
+        ApiKey::DeleteAcls => run::<DeleteAclsResponse>(body, version),
+        ApiKey::DescribeUserScramCredentials => run::<DescribeUserScramCredentialsResponse>(body, version),
+        ApiKey::AlterUserScramCredentials => run::<AlterUserScramCredentialsResponse>(body, version),
+        ApiKey::DescribeClientQuotas => run::<DescribeClientQuotasResponse>(body, version),
+        ApiKey::AlterClientQuotas => run::<AlterClientQuotasResponse>(body, version),
         other => Err(format!("{other:?} is not a response the client reads")),
     }
 }
@@ -427,6 +559,334 @@ fn txn_offset_commit(version: i16) -> Vec<Bytes> {
     )
 }
 
+fn describe_configs(version: i16) -> Vec<Bytes> {
+    let config = describe_configs_response::DescribeConfigsResourceResult::default()
+        .with_name(s("retention.ms"))
+        .with_value(Some(s("1000")))
+        .with_synonyms(vec![describe_configs_response::DescribeConfigsSynonym::default()
+            .with_name(s("log.retention.ms"))
+            .with_value(Some(s("1000")))])
+        .with_documentation(Some(s("doc")));
+    encoded(
+        version,
+        vec![DescribeConfigsResponse::default().with_results(vec![
+            describe_configs_response::DescribeConfigsResult::default()
+                .with_error_message(Some(s("e")))
+                .with_resource_type(2)
+                .with_resource_name(s("t"))
+                .with_configs(vec![config]),
+        ])],
+    )
+}
+
+fn incremental_alter_configs(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![IncrementalAlterConfigsResponse::default().with_responses(vec![
+            incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_error_message(Some(s("e")))
+                .with_resource_type(2)
+                .with_resource_name(s("t")),
+        ])],
+    )
+}
+
+fn describe_cluster(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![DescribeClusterResponse::default()
+            .with_error_message(Some(s("e")))
+            .with_cluster_id(s("c"))
+            .with_controller_id(BrokerId(1))
+            .with_brokers(vec![describe_cluster_response::DescribeClusterBroker::default()
+                .with_broker_id(BrokerId(1))
+                .with_host(s("h"))
+                .with_port(9092)
+                .with_rack(Some(s("r")))])],
+    )
+}
+
+fn describe_log_dirs(version: i16) -> Vec<Bytes> {
+    let topic = describe_log_dirs_response::DescribeLogDirsTopic::default()
+        .with_name(TopicName(s("t")))
+        .with_partitions(vec![
+            describe_log_dirs_response::DescribeLogDirsPartition::default().with_partition_size(100)
+        ]);
+    encoded(
+        version,
+        vec![DescribeLogDirsResponse::default().with_results(vec![
+            describe_log_dirs_response::DescribeLogDirsResult::default()
+                .with_log_dir(s("/d"))
+                .with_topics(vec![topic]),
+        ])],
+    )
+}
+
+fn alter_partition_reassignments(version: i16) -> Vec<Bytes> {
+    let topic = alter_partition_reassignments_response::ReassignableTopicResponse::default()
+        .with_name(TopicName(s("t")))
+        .with_partitions(vec![
+            alter_partition_reassignments_response::ReassignablePartitionResponse::default()
+                .with_error_message(Some(s("e"))),
+        ]);
+    encoded(
+        version,
+        vec![AlterPartitionReassignmentsResponse::default()
+            .with_error_message(Some(s("e")))
+            .with_responses(vec![topic])],
+    )
+}
+
+fn list_partition_reassignments(version: i16) -> Vec<Bytes> {
+    let partition = list_partition_reassignments_response::OngoingPartitionReassignment::default()
+        .with_replicas(vec![BrokerId(1), BrokerId(2)])
+        .with_adding_replicas(vec![BrokerId(2)])
+        .with_removing_replicas(vec![BrokerId(3)]);
+    encoded(
+        version,
+        vec![ListPartitionReassignmentsResponse::default()
+            .with_error_message(Some(s("e")))
+            .with_topics(vec![
+                list_partition_reassignments_response::OngoingTopicReassignment::default()
+                    .with_name(TopicName(s("t")))
+                    .with_partitions(vec![partition]),
+            ])],
+    )
+}
+
+fn elect_leaders(version: i16) -> Vec<Bytes> {
+    let result = elect_leaders_response::ReplicaElectionResult::default()
+        .with_topic(TopicName(s("t")))
+        .with_partition_result(vec![
+            elect_leaders_response::PartitionResult::default().with_error_message(Some(s("e")))
+        ]);
+    encoded(
+        version,
+        vec![ElectLeadersResponse::default().with_replica_election_results(vec![result])],
+    )
+}
+
+fn create_partitions(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![CreatePartitionsResponse::default().with_results(vec![
+            create_partitions_response::CreatePartitionsTopicResult::default()
+                .with_name(TopicName(s("t")))
+                .with_error_message(Some(s("e"))),
+        ])],
+    )
+}
+
+fn delete_records(version: i16) -> Vec<Bytes> {
+    let topic = delete_records_response::DeleteRecordsTopicResult::default()
+        .with_name(TopicName(s("t")))
+        .with_partitions(vec![
+            delete_records_response::DeleteRecordsPartitionResult::default().with_low_watermark(5)
+        ]);
+    encoded(version, vec![DeleteRecordsResponse::default().with_topics(vec![topic])])
+}
+
+fn list_groups(version: i16) -> Vec<Bytes> {
+    // group_state (v4+) and group_type (v5+) are dropped by older versions' encoders.
+    encoded(
+        version,
+        vec![
+            ListGroupsResponse::default().with_groups(vec![list_groups_response::ListedGroup::default()
+                .with_group_id(GroupId(s("g")))
+                .with_protocol_type(s("consumer"))
+                .with_group_state(s("Stable"))
+                .with_group_type(s("classic"))]),
+        ],
+    )
+}
+
+fn describe_groups(version: i16) -> Vec<Bytes> {
+    // These fields are an encode error where the version lacks them.
+    let member = describe_groups_response::DescribedGroupMember::default()
+        .with_member_id(s("m"))
+        .with_group_instance_id((version >= 4).then(|| s("i")))
+        .with_client_id(s("c"))
+        .with_client_host(s("/127.0.0.1"))
+        .with_member_metadata(Bytes::from_static(b"\0\x01\0\0\0\x01\0\x01t"))
+        .with_member_assignment(Bytes::from_static(b"\0\x01\0\0\0\x01"));
+    let group = describe_groups_response::DescribedGroup::default()
+        .with_error_message((version >= 6).then(|| s("e")))
+        .with_group_id(GroupId(s("g")))
+        .with_group_state(s("Stable"))
+        .with_protocol_type(s("consumer"))
+        .with_protocol_data(s("range"))
+        .with_members(vec![member]);
+    encoded(
+        version,
+        vec![DescribeGroupsResponse::default().with_groups(vec![group])],
+    )
+}
+
+fn delete_groups(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![DeleteGroupsResponse::default().with_results(vec![
+            delete_groups_response::DeletableGroupResult::default().with_group_id(GroupId(s("g"))),
+        ])],
+    )
+}
+
+fn offset_delete(version: i16) -> Vec<Bytes> {
+    let topic = offset_delete_response::OffsetDeleteResponseTopic::default()
+        .with_name(TopicName(s("t")))
+        .with_partitions(vec![offset_delete_response::OffsetDeleteResponsePartition::default()]);
+    encoded(version, vec![OffsetDeleteResponse::default().with_topics(vec![topic])])
+}
+
+fn consumer_group_describe(version: i16) -> Vec<Bytes> {
+    let assignment = consumer_group_describe_response::Assignment::default().with_topic_partitions(vec![
+        consumer_group_describe_response::TopicPartitions::default()
+            .with_topic_name(TopicName(s("t")))
+            .with_partitions(vec![0, 1]),
+    ]);
+    let member = consumer_group_describe_response::Member::default()
+        .with_member_id(s("m"))
+        .with_instance_id(Some(s("i")))
+        .with_rack_id(Some(s("r")))
+        .with_client_id(s("c"))
+        .with_client_host(s("/127.0.0.1"))
+        .with_subscribed_topic_names(vec![TopicName(s("t"))])
+        .with_subscribed_topic_regex(Some(s("t.*")))
+        .with_assignment(assignment.clone())
+        .with_target_assignment(assignment);
+    let group = consumer_group_describe_response::DescribedGroup::default()
+        .with_error_message(Some(s("e")))
+        .with_group_id(GroupId(s("g")))
+        .with_group_state(s("Stable"))
+        .with_assignor_name(s("uniform"))
+        .with_members(vec![member]);
+    encoded(
+        version,
+        vec![ConsumerGroupDescribeResponse::default().with_groups(vec![group])],
+    )
+}
+
+fn consumer_group_heartbeat(version: i16) -> Vec<Bytes> {
+    let assignment = consumer_group_heartbeat_response::Assignment::default().with_topic_partitions(vec![
+        consumer_group_heartbeat_response::TopicPartitions::default().with_partitions(vec![0, 1]),
+    ]);
+    let response = ConsumerGroupHeartbeatResponse::default()
+        .with_error_message(Some(s("e")))
+        .with_member_id(Some(s("m")))
+        .with_member_epoch(1);
+    encoded(
+        version,
+        vec![
+            response.clone().with_assignment(Some(assignment)),
+            // The usual heartbeat answer: no new assignment.
+            response,
+        ],
+    )
+}
+
+fn describe_acls(version: i16) -> Vec<Bytes> {
+    let resource = describe_acls_response::DescribeAclsResource::default()
+        .with_resource_type(2)
+        .with_resource_name(s("t"))
+        .with_pattern_type(3)
+        .with_acls(vec![describe_acls_response::AclDescription::default()
+            .with_principal(s("User:a"))
+            .with_host(s("*"))
+            .with_operation(3)
+            .with_permission_type(3)]);
+    encoded(
+        version,
+        vec![DescribeAclsResponse::default()
+            .with_error_message(Some(s("e")))
+            .with_resources(vec![resource])],
+    )
+}
+
+fn create_acls(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![CreateAclsResponse::default().with_results(vec![
+            create_acls_response::AclCreationResult::default().with_error_message(Some(s("e")))
+        ])],
+    )
+}
+
+fn delete_acls(version: i16) -> Vec<Bytes> {
+    let matching = delete_acls_response::DeleteAclsMatchingAcl::default()
+        .with_error_message(Some(s("e")))
+        .with_resource_type(2)
+        .with_resource_name(s("t"))
+        .with_pattern_type(3)
+        .with_principal(s("User:a"))
+        .with_host(s("*"))
+        .with_operation(3)
+        .with_permission_type(3);
+    encoded(
+        version,
+        vec![DeleteAclsResponse::default().with_filter_results(vec![
+            delete_acls_response::DeleteAclsFilterResult::default()
+                .with_error_message(Some(s("e")))
+                .with_matching_acls(vec![matching]),
+        ])],
+    )
+}
+
+fn describe_user_scram_credentials(version: i16) -> Vec<Bytes> {
+    let result = describe_user_scram_credentials_response::DescribeUserScramCredentialsResult::default()
+        .with_user(s("u"))
+        .with_error_message(Some(s("e")))
+        .with_credential_infos(vec![describe_user_scram_credentials_response::CredentialInfo::default(
+        )
+        .with_mechanism(1)
+        .with_iterations(4096)]);
+    encoded(
+        version,
+        vec![DescribeUserScramCredentialsResponse::default()
+            .with_error_message(Some(s("e")))
+            .with_results(vec![result])],
+    )
+}
+
+fn alter_user_scram_credentials(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![AlterUserScramCredentialsResponse::default().with_results(vec![
+            alter_user_scram_credentials_response::AlterUserScramCredentialsResult::default()
+                .with_user(s("u"))
+                .with_error_message(Some(s("e"))),
+        ])],
+    )
+}
+
+fn describe_client_quotas(version: i16) -> Vec<Bytes> {
+    let entry = describe_client_quotas_response::EntryData::default()
+        .with_entity(vec![describe_client_quotas_response::EntityData::default()
+            .with_entity_type(s("user"))
+            .with_entity_name(Some(s("u")))])
+        .with_values(vec![describe_client_quotas_response::ValueData::default()
+            .with_key(s("producer_byte_rate"))
+            .with_value(1024.0)]);
+    encoded(
+        version,
+        vec![DescribeClientQuotasResponse::default()
+            .with_error_message(Some(s("e")))
+            .with_entries(Some(vec![entry]))],
+    )
+}
+
+fn alter_client_quotas(version: i16) -> Vec<Bytes> {
+    encoded(
+        version,
+        vec![AlterClientQuotasResponse::default().with_entries(vec![
+            alter_client_quotas_response::EntryData::default()
+                .with_error_message(Some(s("e")))
+                .with_entity(vec![alter_client_quotas_response::EntityData::default()
+                    .with_entity_type(s("user"))
+                    .with_entity_name(Some(s("u")))]),
+        ])],
+    )
+}
+
 /// Valid sample bodies of `api` at `version` (possibly none for an odd version).
 pub fn samples(api: ApiKey, version: i16) -> Vec<Bytes> {
     match api {
@@ -472,6 +932,28 @@ pub fn samples(api: ApiKey, version: i16) -> Vec<Bytes> {
                 .with_auth_bytes(Bytes::from_static(b"server-first"))
                 .with_session_lifetime_ms(1000)],
         ),
+        ApiKey::DescribeConfigs => describe_configs(version),
+        ApiKey::IncrementalAlterConfigs => incremental_alter_configs(version),
+        ApiKey::DescribeCluster => describe_cluster(version),
+        ApiKey::DescribeLogDirs => describe_log_dirs(version),
+        ApiKey::AlterPartitionReassignments => alter_partition_reassignments(version),
+        ApiKey::ListPartitionReassignments => list_partition_reassignments(version),
+        ApiKey::ElectLeaders => elect_leaders(version),
+        ApiKey::CreatePartitions => create_partitions(version),
+        ApiKey::DeleteRecords => delete_records(version),
+        ApiKey::ListGroups => list_groups(version),
+        ApiKey::DescribeGroups => describe_groups(version),
+        ApiKey::DeleteGroups => delete_groups(version),
+        ApiKey::OffsetDelete => offset_delete(version),
+        ApiKey::ConsumerGroupDescribe => consumer_group_describe(version),
+        ApiKey::ConsumerGroupHeartbeat => consumer_group_heartbeat(version),
+        ApiKey::DescribeAcls => describe_acls(version),
+        ApiKey::CreateAcls => create_acls(version),
+        ApiKey::DeleteAcls => delete_acls(version),
+        ApiKey::DescribeUserScramCredentials => describe_user_scram_credentials(version),
+        ApiKey::AlterUserScramCredentials => alter_user_scram_credentials(version),
+        ApiKey::DescribeClientQuotas => describe_client_quotas(version),
+        ApiKey::AlterClientQuotas => alter_client_quotas(version),
         _ => Vec::new(),
     }
 }

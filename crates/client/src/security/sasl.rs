@@ -116,6 +116,10 @@ pub async fn authenticate(conn: &Connection, sasl: &Sasl, timeout: Duration) -> 
 }
 
 async fn fetch_token(provider: &dyn super::TokenProvider, timeout: Duration) -> Result<OAuthToken> {
+    // A little inside the setup timeout (requestTimeoutMs): a call whose whole budget is
+    // requestTimeoutMs (an admin call, a metadata refresh) then fails with the provider as
+    // its cause, not with a generic "no broker reachable" that races it to the same instant.
+    let timeout = timeout.saturating_sub((timeout / 10).min(Duration::from_secs(1)));
     tokio::time::timeout(timeout, provider.token())
         .await
         .map_err(|_| {

@@ -5,8 +5,6 @@
 //! `idempotent-write`, ...). An unknown name is an INVALID_ARGUMENT on that item, naming
 //! the field and the value, and the item is not sent.
 
-use std::future::Future;
-
 use bytes::Bytes;
 use kafka_protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
@@ -21,11 +19,9 @@ use kafka_protocol::messages::{
     DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
-use super::{should_retry, to_error, Admin, Target};
+use super::{to_error, Admin, ItemOutcome, Target};
 use crate::error::{Error, Kind, Result};
 use crate::security::scram::{ScramHash, MAX_ITERATIONS, MIN_ITERATIONS};
 
@@ -94,73 +90,6 @@ fn code_of(table: &[(&str, i8)], field: &str, value: &str, item: &str, filter: b
 pub(super) fn named(mut e: Error, item: &str) -> Error {
     e.message = format!("{item}: {}", e.message);
     e
-}
-
-/// An outcome of one item of a call on many.
-pub(super) trait ItemOutcome {
-    fn error(&self) -> Option<&Error>;
-}
-
-impl Admin {
-    /// Sends the items of a call on many until none has an error that another attempt can
-    /// fix, within the call's deadline, re-sending only those. `settled` has one entry per
-    /// item: `Some` for items decided without the broker (invalid ones), `None` for those to
-    /// send. `attempt` gets the indices to send and returns their outcomes in that order.
-    /// An item whose last outcome was retriable keeps it once the deadline passes; the call
-    /// fails only if some item never got an answer.
-    pub(super) async fn retry_items<R, F, Fut>(&self, what: &str, settled: Vec<Option<R>>, attempt: F) -> Result<Vec<R>>
-    where
-        R: ItemOutcome,
-        F: Fn(Vec<usize>, Instant) -> Fut,
-        Fut: Future<Output = Result<Vec<R>>>,
-    {
-        let done = Mutex::new(settled);
-        let (done_ref, attempt_ref) = (&done, &attempt);
-        let outcome = self
-            .retry(what, move |d| {
-                let pending: Vec<usize> = done_ref
-                    .lock()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| o.as_ref().is_none_or(|r| r.error().is_some_and(should_retry)))
-                    .map(|(i, _)| i)
-                    .collect();
-                async move {
-                    if pending.is_empty() {
-                        return Ok(());
-                    }
-                    let outs = attempt_ref(pending.clone(), d).await?;
-                    if outs.len() != pending.len() {
-                        return Err(Error::new(
-                            Kind::Protocol,
-                            format!(
-                                "{what}: the broker answered {} items of {} sent",
-                                outs.len(),
-                                pending.len()
-                            ),
-                        ));
-                    }
-                    let mut again = None;
-                    let mut g = done_ref.lock();
-                    for (i, o) in pending.into_iter().zip(outs) {
-                        if let Some(e) = o.error().filter(|e| should_retry(e)) {
-                            again.get_or_insert_with(|| e.clone());
-                        }
-                        g[i] = Some(o);
-                    }
-                    drop(g);
-                    again.map_or(Ok(()), Err)
-                }
-            })
-            .await;
-        let done = done.into_inner();
-        if done.iter().all(Option::is_some) {
-            return Ok(done.into_iter().flatten().collect());
-        }
-        Err(outcome
-            .err()
-            .unwrap_or_else(|| Error::new(Kind::Internal, format!("{what}: an item was left without an outcome"))))
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -865,6 +794,7 @@ impl Admin {
 mod tests {
     use super::*;
     use nkafka_protocol::error::ErrorCode;
+    use parking_lot::Mutex;
 
     struct Outcome(usize, Option<Error>);
     impl ItemOutcome for Outcome {

@@ -25,6 +25,7 @@ pub mod topics;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,6 +156,145 @@ impl Admin {
             }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// The retry of a call on many items (topics, partitions, ACLs, quotas...), keyed: runs
+    /// `attempt` on the items still pending until each has an outcome that another attempt
+    /// cannot change, or the deadline passes: items whose error [`retry_item`]
+    /// accepts are sent again (after the backoff and metadata refresh of
+    /// [`Admin::retry_until`]); the others are kept. When the attempts stop, a pending item
+    /// gets its own last error; if no item ever got an answer, the call fails with the
+    /// request's error (no broker reachable, an unsupported version).
+    pub(crate) async fn retry_each<K, V, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Instant,
+        keys: Vec<K>,
+        mut attempt: F,
+    ) -> Result<HashMap<K, Result<V>>>
+    where
+        K: Clone + Eq + Hash,
+        F: FnMut(Vec<K>, Instant) -> Fut,
+        Fut: Future<Output = Result<Answers<K, V>>>,
+    {
+        let done: Mutex<HashMap<K, Result<V>>> = Mutex::new(HashMap::new());
+        if keys.is_empty() {
+            return Ok(done.into_inner());
+        }
+        let pending = Mutex::new(keys);
+        let last: Mutex<HashMap<K, Error>> = Mutex::new(HashMap::new());
+        let (done_ref, pending_ref, last_ref) = (&done, &pending, &last);
+        let outcome = self
+            .retry_until(what, deadline, |d| {
+                let sent = pending_ref.lock().clone();
+                let answers = attempt(sent.clone(), d);
+                async move {
+                    let answers = answers.await?;
+                    let mut again = Vec::new();
+                    let mut first_retriable = None;
+                    let mut done = done_ref.lock();
+                    let mut last = last_ref.lock();
+                    for (k, r) in answers {
+                        match r {
+                            Err(e) if retry_item(&e) => {
+                                first_retriable.get_or_insert_with(|| e.clone());
+                                last.insert(k.clone(), e);
+                                again.push(k);
+                            }
+                            r => {
+                                last.remove(&k);
+                                done.insert(k, r);
+                            }
+                        }
+                    }
+                    for k in sent {
+                        if !done.contains_key(&k) && !again.contains(&k) {
+                            done.insert(
+                                k,
+                                Err(Error::new(
+                                    Kind::Protocol,
+                                    format!("the broker did not answer {what} for it"),
+                                )),
+                            );
+                        }
+                    }
+                    *pending_ref.lock() = again;
+                    first_retriable.map_or(Ok(()), Err)
+                }
+            })
+            .await;
+        let mut done = done.into_inner();
+        if let Err(e) = outcome {
+            let mut last = last.into_inner();
+            if done.is_empty() && last.is_empty() {
+                return Err(e);
+            }
+            for k in pending.into_inner() {
+                let err = last.remove(&k).unwrap_or_else(|| e.clone());
+                done.insert(k, Err(err));
+            }
+        }
+        Ok(done)
+    }
+
+    /// [`Admin::retry_each`] for calls whose outcomes carry their error inside (`R`), by
+    /// position: `settled` has one entry per item, `Some` for items decided without the
+    /// broker (invalid ones), `None` for those to send; `attempt` gets the positions to send
+    /// and returns their outcomes in that order. An item still retriable at the deadline
+    /// keeps its last outcome; the call fails only if some item never got an answer.
+    pub(crate) async fn retry_items<R, F, Fut>(&self, what: &str, settled: Vec<Option<R>>, attempt: F) -> Result<Vec<R>>
+    where
+        R: ItemOutcome,
+        F: Fn(Vec<usize>, Instant) -> Fut,
+        Fut: Future<Output = Result<Vec<R>>>,
+    {
+        let mut out = settled;
+        let keys: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_none()).collect();
+        // Every item's last outcome, whatever it said.
+        let last: Mutex<HashMap<usize, R>> = Mutex::new(HashMap::new());
+        let (last_ref, attempt_ref) = (&last, &attempt);
+        let answers = self
+            .retry_each(what, self.deadline(), keys, move |pending: Vec<usize>, d| async move {
+                let outs = attempt_ref(pending.clone(), d).await?;
+                if outs.len() != pending.len() {
+                    return Err(Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{what}: the broker answered {} items of {} sent",
+                            outs.len(),
+                            pending.len()
+                        ),
+                    ));
+                }
+                let mut last = last_ref.lock();
+                Ok(pending
+                    .into_iter()
+                    .zip(outs)
+                    .map(|(i, o)| {
+                        let verdict = match o.error() {
+                            Some(e) if retry_item(e) => Err(e.clone()),
+                            _ => Ok(()),
+                        };
+                        last.insert(i, o);
+                        (i, verdict)
+                    })
+                    .collect())
+            })
+            .await?;
+        let mut last = last.into_inner();
+        for (i, verdict) in answers {
+            match last.remove(&i) {
+                Some(o) => out[i] = Some(o),
+                None => {
+                    return Err(verdict.err().unwrap_or_else(|| {
+                        Error::new(Kind::Internal, format!("{what}: an item was left without an outcome"))
+                    }))
+                }
+            }
+        }
+        out.into_iter()
+            .collect::<Option<Vec<R>>>()
+            .ok_or_else(|| Error::new(Kind::Internal, format!("{what}: an item was left without an outcome")))
     }
 
     /// A connection to `target`, and the id of the broker it reached (-1 for
@@ -324,6 +464,26 @@ pub(crate) fn authorized_operations(bits: i32) -> Option<Vec<String>> {
             })
             .collect()
     })
+}
+
+/// The outcome of one item of a call on many, for [`Admin::retry_items`].
+pub(crate) trait ItemOutcome {
+    fn error(&self) -> Option<&Error>;
+}
+
+/// The outcome of each item an attempt tried.
+pub(crate) type Answers<K, V> = Vec<(K, Result<V>)>;
+
+/// Whether an item's error may go away on another attempt. Unlike the request-level policy,
+/// an unknown topic is an answer here (Kafka counts it retriable because metadata may lag,
+/// but these calls ask the broker that knows), and so is a broker's per-item timeout (the
+/// controller may still finish the operation: sending it again could fail as a duplicate).
+pub(crate) fn retry_item(e: &Error) -> bool {
+    should_retry(e)
+        && !matches!(
+            e.kind,
+            Kind::Broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION | ErrorCode::REQUEST_TIMED_OUT)
+        )
 }
 
 /// Whether another attempt can succeed: any retriable error, and the codes that only mean

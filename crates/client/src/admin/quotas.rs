@@ -11,7 +11,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use serde::{Deserialize, Serialize};
 
-use super::acls::{named, ItemOutcome};
+use super::acls::named;
+use super::ItemOutcome;
 use super::{to_error, Admin, Target};
 use crate::error::{Error, Kind, Result};
 

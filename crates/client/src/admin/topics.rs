@@ -32,11 +32,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use nkafka_protocol::error::ErrorCode;
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{authorized_operations, i64_string, should_retry, timeout_ms, to_error, Admin, Target};
+use super::{authorized_operations, i64_string, timeout_ms, to_error, Admin, Answers, Target};
 use crate::cluster::validate_topic_name;
 use crate::error::{Error, Kind, Result};
 use crate::offsets::{self, OffsetSpec, Query};
@@ -309,9 +308,6 @@ impl<'de> Deserialize<'de> for OffsetSpec {
 /// A partition, as items are keyed.
 type Tp = (Arc<str>, i32);
 
-/// The outcome of each item an attempt tried.
-type Answers<K, V> = Vec<(K, Result<V>)>;
-
 /// What CreateTopics reports for a created topic.
 struct Created {
     topic_id: Option<String>,
@@ -328,18 +324,6 @@ fn on_topic(topic: &str, e: Error) -> Error {
 fn on_partition(topic: &Arc<str>, partition: i32, e: Error) -> Error {
     let message = format!("partition {topic}-{partition}: {}", e.message);
     Error { message, ..e }.with_partition(topic, partition)
-}
-
-/// Whether an item's error may go away on another attempt. Unlike the request-level policy,
-/// an unknown topic is an answer here (Kafka counts it retriable because metadata may lag,
-/// but these calls ask the broker that knows), and so is a broker's per-item timeout (the
-/// controller may still finish the operation: sending it again could fail as a duplicate).
-fn retry_item(e: &Error) -> bool {
-    should_retry(e)
-        && !matches!(
-            e.kind,
-            Kind::Broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION | ErrorCode::REQUEST_TIMED_OUT)
-        )
 }
 
 /// Kafka's text form of a topic id (URL-safe base64 of its 16 bytes, as `Uuid.toString()`
@@ -483,84 +467,6 @@ fn dedupe<K: Clone + Eq + Hash, V>(
 }
 
 impl Admin {
-    /// Runs `attempt` on the items still pending until each has an outcome that another
-    /// attempt cannot change, or the deadline passes: items whose error [`retry_item`]
-    /// accepts are sent again (after the backoff and metadata refresh of
-    /// [`Admin::retry_until`]); the others are kept. When the attempts stop, a pending item
-    /// gets its own last error; if no item ever got an answer, the call fails with the
-    /// request's error (no broker reachable, an unsupported version).
-    async fn settle<K, V, F, Fut>(
-        &self,
-        what: &str,
-        deadline: Instant,
-        keys: Vec<K>,
-        mut attempt: F,
-    ) -> Result<HashMap<K, Result<V>>>
-    where
-        K: Clone + Eq + Hash,
-        F: FnMut(Vec<K>, Instant) -> Fut,
-        Fut: Future<Output = Result<Answers<K, V>>>,
-    {
-        let done: Mutex<HashMap<K, Result<V>>> = Mutex::new(HashMap::new());
-        if keys.is_empty() {
-            return Ok(done.into_inner());
-        }
-        let pending = Mutex::new(keys);
-        let last: Mutex<HashMap<K, Error>> = Mutex::new(HashMap::new());
-        let (done_ref, pending_ref, last_ref) = (&done, &pending, &last);
-        let outcome = self
-            .retry_until(what, deadline, |d| {
-                let sent = pending_ref.lock().clone();
-                let answers = attempt(sent.clone(), d);
-                async move {
-                    let answers = answers.await?;
-                    let mut again = Vec::new();
-                    let mut first_retriable = None;
-                    let mut done = done_ref.lock();
-                    let mut last = last_ref.lock();
-                    for (k, r) in answers {
-                        match r {
-                            Err(e) if retry_item(&e) => {
-                                first_retriable.get_or_insert_with(|| e.clone());
-                                last.insert(k.clone(), e);
-                                again.push(k);
-                            }
-                            r => {
-                                last.remove(&k);
-                                done.insert(k, r);
-                            }
-                        }
-                    }
-                    for k in sent {
-                        if !done.contains_key(&k) && !again.contains(&k) {
-                            done.insert(
-                                k,
-                                Err(Error::new(
-                                    Kind::Protocol,
-                                    format!("the broker did not answer {what} for it"),
-                                )),
-                            );
-                        }
-                    }
-                    *pending_ref.lock() = again;
-                    first_retriable.map_or(Ok(()), Err)
-                }
-            })
-            .await;
-        let mut done = done.into_inner();
-        if let Err(e) = outcome {
-            let mut last = last.into_inner();
-            if done.is_empty() && last.is_empty() {
-                return Err(e);
-            }
-            for k in pending.into_inner() {
-                let err = last.remove(&k).unwrap_or_else(|| e.clone());
-                done.insert(k, Err(err));
-            }
-        }
-        Ok(done)
-    }
-
     /// The deadline of a call the broker itself holds for up to `timeout`.
     fn held_deadline(&self, timeout: Duration) -> Instant {
         Instant::now() + timeout + self.cluster().config().request_timeout
@@ -597,7 +503,7 @@ impl Admin {
         let ops = options.include_authorized_operations;
         let keys = send.into_iter().map(|(k, ())| k).collect();
         let done = self
-            .settle("Metadata", self.deadline(), keys, |names: Vec<String>, d| async move {
+            .retry_each("Metadata", self.deadline(), keys, |names: Vec<String>, d| async move {
                 let (_, resp): (_, MetadataResponse) = self
                     .send(&Target::Any, ApiKey::Metadata, d, |v| {
                         if ops && v < 8 {
@@ -692,7 +598,7 @@ impl Admin {
         let specs = &specs;
         let validate_only = options.validate_only;
         let mut done = self
-            .settle(
+            .retry_each(
                 "CreateTopics",
                 self.held_deadline(timeout),
                 keys,
@@ -815,7 +721,7 @@ impl Admin {
         );
         let keys = send.into_iter().map(|(k, ())| k).collect();
         let done = self
-            .settle(
+            .retry_each(
                 "DeleteTopics",
                 self.held_deadline(timeout),
                 keys,
@@ -869,7 +775,7 @@ impl Admin {
         let specs = &specs;
         let validate_only = options.validate_only;
         let mut done = self
-            .settle(
+            .retry_each(
                 "CreatePartitions",
                 self.held_deadline(timeout),
                 keys,
@@ -1019,7 +925,7 @@ impl Admin {
         let read_committed = options.isolation_level == IsolationLevel::ReadCommitted;
         let timeout = self.cluster().config().request_timeout;
         let done = self
-            .settle(
+            .retry_each(
                 "ListOffsets",
                 self.deadline(),
                 keys,
@@ -1127,7 +1033,7 @@ impl Admin {
         let targets = &targets;
         let keys = send.into_iter().map(|(k, _)| k).collect();
         let done = self
-            .settle("DeleteRecords", self.held_deadline(timeout), keys, |tps: Vec<Tp>, d| {
+            .retry_each("DeleteRecords", self.held_deadline(timeout), keys, |tps: Vec<Tp>, d| {
                 self.per_leader(
                     tps,
                     |k| k,
@@ -1214,6 +1120,7 @@ fn topic_results(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::retry_item;
 
     fn parse<T: serde::de::DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
         serde_json::from_str(s).map_err(|e| e.to_string())

@@ -1,52 +1,13 @@
+import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { Consumer, type ConsumerConfig, type ConsumerOptions, type Message, Producer } from '../ts/index'
-import { brokers, createTopic, kafkaScript, produceRange, uniqueTopic, until } from './helpers'
+import { re2jPattern } from '../ts/consumer'
+import { Admin, Consumer, type ConsumerConfig, type ConsumerOptions, Producer, throwIfFailed } from '../ts/index'
+import { brokers, createTopic, groupMember, kafkaScript, produceRange, uniqueTopic, until } from './helpers'
 
 /** KIP-848: groupProtocol 'consumer' (ConsumerGroupHeartbeat; the broker assigns). */
 
 function member(groupId: string, topic: string, extra: Partial<ConsumerConfig> = {}, opts: ConsumerOptions<Buffer | null, string> = {}) {
-  const seen: number[] = []
-  const events: string[] = []
-  const c = new Consumer<Buffer | null, string>(
-    { bootstrapServers: brokers(), groupId, groupProtocol: 'consumer', autoOffsetReset: 'earliest', autoCommitIntervalMs: 500, ...extra },
-    {
-      valueDeserializer: 'string',
-      onAssigned: async (p) => {
-        events.push(`assigned:${p.map((x) => x.partition).join(',')}`)
-        await opts.onAssigned?.(p)
-      },
-      onRevoked: async (p) => {
-        events.push(`revoked:${p.map((x) => x.partition).join(',')}`)
-        await opts.onRevoked?.(p)
-      },
-      ...(opts.onLost ? { onLost: opts.onLost } : {}),
-    },
-  )
-  let running: Promise<void> = Promise.resolve()
-  let failure: unknown = null
-  return {
-    c,
-    seen,
-    events,
-    failure: () => failure,
-    async start(eachMessage?: (m: Message<Buffer | null, string>) => Promise<void>) {
-      await c.subscribe([topic])
-      running = c.run({
-        eachMessage: async ({ message }) => {
-          if (eachMessage) await eachMessage(message)
-          seen.push(Number(message.value))
-        },
-      })
-      running.catch((e) => {
-        failure = e
-      })
-    },
-    async stop() {
-      c.stop()
-      await running.catch(() => {})
-      await c.close()
-    },
-  }
+  return groupMember({ bootstrapServers: brokers(), groupId, groupProtocol: 'consumer', ...extra }, topic, opts)
 }
 
 /** Samples the members' assignments until stopped: any partition owned by two at once. */
@@ -209,16 +170,28 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     await classic.stop()
   }, 180_000)
 
-  it('a RegExp subscription picks up a topic created later', async () => {
+  it('a RegExp subscription is resolved by the broker: it picks up a topic created later, auto-commits, and names replace it', async () => {
     const prefix = uniqueTopic('g848re')
     await createTopic(`${prefix}-a`, 1)
+    await createTopic(`${prefix}-c`, 1)
     const groupId = uniqueTopic('grp848')
     const seen: string[] = []
+    // metadataMaxAgeMs is long: the client never lists topics itself, the broker sees
+    // the new one. The i flag and the named group go through the RE2J translation.
     const c = new Consumer<Buffer | null, string>(
-      { bootstrapServers: brokers(), groupId, groupProtocol: 'consumer', autoOffsetReset: 'earliest', metadataMaxAgeMs: 1000 },
+      {
+        bootstrapServers: brokers(),
+        groupId,
+        groupProtocol: 'consumer',
+        autoOffsetReset: 'earliest',
+        metadataMaxAgeMs: 300_000,
+        autoCommitIntervalMs: 300,
+      },
       { valueDeserializer: 'string' },
     )
-    await c.subscribe(new RegExp(`^${prefix}-.*`))
+    const pattern = new RegExp(`^${prefix.toUpperCase()}-(?<which>a|b)$`, 'i')
+    expect(re2jPattern(pattern)).toBe(`(?i).*(?:^${prefix.toUpperCase()}-(?P<which>a|b)$).*`)
+    await c.subscribe(pattern)
     const running = c.run({
       eachMessage: async ({ message }) => {
         seen.push(`${message.topic}:${message.value}`)
@@ -226,19 +199,145 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     })
     try {
       await until(() => c.assignment().length === 1, 60_000, 'the first topic')
+      expect(c.assignment()[0].topic).toBe(`${prefix}-a`)
       await createTopic(`${prefix}-b`, 1)
       await until(() => c.assignment().length === 2, 60_000, 'the second topic')
       const p = new Producer({ bootstrapServers: brokers() })
-      await p.send({ topic: `${prefix}-a`, messages: [{ value: 'x' }] })
-      await p.send({ topic: `${prefix}-b`, messages: [{ value: 'y' }] })
+      for (const t of ['a', 'b', 'c']) await p.send({ topic: `${prefix}-${t}`, messages: [{ value: t }] })
       await p.close()
       await until(() => seen.length >= 2, 30_000, 'both records')
-      expect(seen.sort()).toEqual([`${prefix}-a:x`, `${prefix}-b:y`])
+      expect(seen.sort()).toEqual([`${prefix}-a:a`, `${prefix}-b:b`])
+      // The periodic auto-commit runs for pattern subscriptions too.
+      await until(async () => (await c.committed([{ topic: `${prefix}-a`, partition: 0 }]))[0]?.offset === 1n, 10_000, 'the auto-commit')
+      // Names replace the pattern on the broker: only -c stays.
+      await c.subscribe([`${prefix}-c`])
+      await until(() => c.assignment().length === 1 && c.assignment()[0].topic === `${prefix}-c`, 60_000, 'names to replace the pattern')
+      await until(() => seen.length >= 3, 30_000, 'the record of -c')
+      expect(seen).toContain(`${prefix}-c:c`)
     } finally {
       c.stop()
       await running
       await c.close()
     }
+  }, 150_000)
+
+  it('patterns RE2J cannot express are refused naming the construct; one the broker refuses fails run() typed', async () => {
+    const c = new Consumer({ bootstrapServers: brokers(), groupId: uniqueTopic('grp848'), groupProtocol: 'consumer' })
+    await expect(c.subscribe(/^orders-(?!test)/)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/lookaround/),
+    })
+    await expect(c.subscribe(/(a)\1/)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/backreference/) })
+    // `[^]` (any character in JS) is a syntax error in RE2J: the broker says so.
+    // biome-ignore lint/complexity/useRegexLiterals: a literal [^] trips another lint; this is the pattern under test
+    await c.subscribe(new RegExp('[^]'))
+    await expect(c.run({ eachMessage: async () => {} })).rejects.toMatchObject({ code: 'INVALID_REGULAR_EXPRESSION' })
+    await c.close()
+    expect(re2jPattern(/x/)).toBe('.*(?:x).*')
+    expect(re2jPattern(/a\\1/ms)).toBe('(?sm).*(?:a\\\\1).*')
+  }, 60_000)
+
+  it('fencing: a member stopped past its session loses its partitions (onLost), rejoins, and nothing is lost', async () => {
+    const topic = uniqueTopic('g848-fence')
+    await createTopic(topic, 4)
+    const groupId = uniqueTopic('grp848')
+    const admin = new Admin({ bootstrapServers: brokers() })
+    try {
+      throwIfFailed(
+        await admin.incrementalAlterConfigs([
+          {
+            type: 'group',
+            name: groupId,
+            ops: [
+              { name: 'consumer.session.timeout.ms', value: '4000', op: 'set' },
+              { name: 'consumer.heartbeat.interval.ms', value: '500', op: 'set' },
+            ],
+          },
+        ]),
+      )
+    } finally {
+      await admin.close()
+    }
+    // The member to fence runs in a child process, so SIGSTOP freezes its heartbeats
+    // while this process goes on. It prints one JSON line per event.
+    const script = `
+      const { Consumer } = require(${JSON.stringify(`${process.cwd()}/dist/index.js`)})
+      const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
+      const parts = (p) => p.map((x) => x.partition).sort()
+      const c = new Consumer(
+        { bootstrapServers: ${JSON.stringify(brokers())}, groupId: ${JSON.stringify(groupId)}, groupProtocol: 'consumer', autoOffsetReset: 'earliest', autoCommitIntervalMs: 200 },
+        { valueDeserializer: 'string', onAssigned: (p) => out({ ev: 'assigned', p: parts(p) }), onRevoked: (p) => out({ ev: 'revoked', p: parts(p) }), onLost: (p) => out({ ev: 'lost', p: parts(p) }) },
+      )
+      setTimeout(() => { out({ ev: 'timeout' }); process.exit(3) }, 110000).unref()
+      process.stdin.on('data', async () => { c.stop(); await c.close(); out({ ev: 'closed' }); process.exit(0) })
+      c.subscribe([${JSON.stringify(topic)}]).then(() => c.run({ eachMessage: async ({ message }) => out({ ev: 'msg', v: Number(message.value) }) }))
+        .catch((e) => { out({ ev: 'error', code: e.code, message: e.message }); process.exit(2) })
+    `
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const events: any[] = []
+    let buffered = ''
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString()
+      const lines = buffered.split('\n')
+      buffered = lines.pop() ?? ''
+      for (const l of lines) if (l.trim()) events.push(JSON.parse(l))
+    })
+    const childSeen = () => events.filter((e) => e.ev === 'msg').map((e) => e.v as number)
+    const b = member(groupId, topic)
+    try {
+      await until(() => events.some((e) => e.ev === 'assigned' && e.p.length === 4), 60_000, 'the child to own all 4 partitions')
+      await produceRange(topic, 0, 100)
+      await until(() => new Set(childSeen()).size === 100, 30_000, 'the child to read 0..99')
+      await new Promise((r) => setTimeout(r, 1000)) // an auto-commit or more
+      child.kill('SIGSTOP')
+      const stoppedAt = events.length
+      await b.start()
+      await until(() => b.c.assignment().length === 4, 30_000, 'the live member to take all 4 partitions after the session timeout')
+      await produceRange(topic, 100, 200)
+      await until(() => b.seen.filter((v) => v >= 100).length >= 100, 30_000, 'the live member to read 100..199')
+      child.kill('SIGCONT')
+      await until(() => events.slice(stoppedAt).some((e) => e.ev === 'lost'), 30_000, 'the child to hear it lost its partitions')
+      await until(
+        () => events.slice(stoppedAt).some((e) => e.ev === 'assigned' && e.p.length > 0) && b.c.assignment().length === 2,
+        60_000,
+        'the child to rejoin and get 2 partitions',
+      )
+      const lost = events.slice(stoppedAt).find((e) => e.ev === 'lost')
+      expect(lost.p).toEqual([0, 1, 2, 3])
+      await produceRange(topic, 200, 300)
+      await until(() => new Set([...childSeen(), ...b.seen].filter((v) => v >= 200)).size === 100, 30_000, 'both to read 200..299')
+      const all = new Set([...childSeen(), ...b.seen])
+      expect(all.size).toBe(300)
+      // What b re-read of 0..99 is at most what the child read after its last commit.
+      expect(b.seen.filter((v) => v < 100).length).toBeLessThan(100)
+      const childParts = events.filter((e) => e.ev === 'assigned').at(-1).p as number[]
+      const bParts = b.c.assignment().map((x) => x.partition)
+      expect([...childParts, ...bParts].sort()).toEqual([0, 1, 2, 3])
+    } finally {
+      child.kill('SIGCONT')
+      child.stdin.write('stop\n')
+      await new Promise((r) => child.once('exit', r))
+      await b.stop()
+    }
+    expect(events.some((e) => e.ev === 'error' || e.ev === 'timeout')).toBe(false)
+  }, 180_000)
+
+  it('a second static member with an instance id in use is refused with UNRELEASED_INSTANCE_ID', async () => {
+    const topic = uniqueTopic('g848-dup')
+    await createTopic(topic, 2)
+    const groupId = uniqueTopic('grp848')
+    const first = member(groupId, topic, { groupInstanceId: 'only-one' })
+    await first.start()
+    await until(() => first.c.assignment().length === 2, 60_000, 'the first member')
+    const second = member(groupId, topic, { groupInstanceId: 'only-one' })
+    await second.start()
+    await until(() => second.failure() !== null, 30_000, 'the second member to be refused')
+    expect(second.failure()).toMatchObject({ code: 'UNRELEASED_INSTANCE_ID' })
+    // The first one is untouched.
+    expect(first.c.assignment().length).toBe(2)
+    expect(first.failure()).toBeNull()
+    await second.stop()
+    await first.stop()
   }, 120_000)
 
   it('consume-transform-produce: offsets go in the transaction with the member epoch', async () => {

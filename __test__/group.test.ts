@@ -1,55 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Consumer, type ConsumerConfig, type ConsumerOptions, KafkaError, type Message, type TopicPartition } from '../ts/index'
-import { brokers, createTopic, produceRange, uniqueTopic, until } from './helpers'
+import { Consumer, type ConsumerConfig, type ConsumerOptions, KafkaError, type TopicPartition } from '../ts/index'
+import { brokers, createTopic, groupMember, produceRange, uniqueTopic, until } from './helpers'
 
 /** A group member that records what it reads, running `run()` in the background. */
 function member(groupId: string, topic: string, extra: Partial<ConsumerConfig> = {}, opts: ConsumerOptions<Buffer | null, string> = {}) {
-  const seen: number[] = []
-  const events: string[] = []
-  const c = new Consumer<Buffer | null, string>(
-    {
-      bootstrapServers: brokers(),
-      groupId,
-      autoOffsetReset: 'earliest',
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1000,
-      autoCommitIntervalMs: 500,
-      ...extra,
-    },
-    {
-      valueDeserializer: 'string',
-      onAssigned: async (p) => {
-        events.push(`assigned:${p.map((x) => x.partition).join(',')}`)
-        await opts.onAssigned?.(p)
-      },
-      onRevoked: async (p) => {
-        events.push(`revoked:${p.map((x) => x.partition).join(',')}`)
-        await opts.onRevoked?.(p)
-      },
-      ...(opts.onLost ? { onLost: opts.onLost } : {}),
-    },
-  )
-  let running: Promise<void> = Promise.resolve()
-  return {
-    c,
-    seen,
-    events,
-    async start(eachMessage?: (m: Message<Buffer | null, string>) => Promise<void>) {
-      await c.subscribe([topic])
-      running = c.run({
-        eachMessage: async ({ message }) => {
-          if (eachMessage) await eachMessage(message)
-          seen.push(Number(message.value))
-        },
-      })
-      running.catch(() => {})
-    },
-    async stop() {
-      c.stop()
-      await running.catch(() => {})
-      await c.close()
-    },
-  }
+  return groupMember({ bootstrapServers: brokers(), groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, ...extra }, topic, opts)
 }
 
 describe('consumer groups (classic protocol)', () => {

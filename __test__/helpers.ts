@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { inject } from 'vitest'
-import { Admin, Producer, throwIfFailed } from '../ts/index'
+import { Admin, Consumer, type ConsumerConfig, type ConsumerOptions, type Message, Producer, throwIfFailed } from '../ts/index'
 
 /** Bootstrap address of the test broker (started by global-setup or KAFKA_BROKERS). */
 export function brokers(): string {
@@ -67,4 +67,55 @@ export async function produceRange(topic: string, from: number, to: number): Pro
   }
   await Promise.all(all)
   await p.close()
+}
+
+/**
+ * A group member on `topic` that records what it reads (values as numbers) and its
+ * rebalance events (`assigned:0,1`, `revoked:2`), running `run()` in the background.
+ * `config` is the protocol's settings; the group tests of each protocol wrap this.
+ */
+export function groupMember(config: ConsumerConfig, topic: string, opts: ConsumerOptions<Buffer | null, string> = {}) {
+  const seen: number[] = []
+  const events: string[] = []
+  const c = new Consumer<Buffer | null, string>(
+    { autoOffsetReset: 'earliest', autoCommitIntervalMs: 500, ...config },
+    {
+      valueDeserializer: 'string',
+      onAssigned: async (p) => {
+        events.push(`assigned:${p.map((x) => x.partition).join(',')}`)
+        await opts.onAssigned?.(p)
+      },
+      onRevoked: async (p) => {
+        events.push(`revoked:${p.map((x) => x.partition).join(',')}`)
+        await opts.onRevoked?.(p)
+      },
+      ...(opts.onLost ? { onLost: opts.onLost } : {}),
+    },
+  )
+  let running: Promise<void> = Promise.resolve()
+  let failure: unknown = null
+  return {
+    c,
+    seen,
+    events,
+    /** What run() rejected with, once it has. */
+    failure: () => failure,
+    async start(eachMessage?: (m: Message<Buffer | null, string>) => Promise<void>) {
+      await c.subscribe([topic])
+      running = c.run({
+        eachMessage: async ({ message }) => {
+          if (eachMessage) await eachMessage(message)
+          seen.push(Number(message.value))
+        },
+      })
+      running.catch((e) => {
+        failure = e
+      })
+    },
+    async stop() {
+      c.stop()
+      await running.catch(() => {})
+      await c.close()
+    },
+  }
 }

@@ -7,7 +7,8 @@
 //
 //   node bench/rebalance.mjs [--brokers 127.0.0.1:9092] [--reps 3]
 //
-// Protocols: classic eager (range), classic cooperative-sticky, KIP-848 consumer.
+// Protocols: classic eager (range), classic cooperative-sticky, KIP-848 consumer (with the
+// broker's 5 s heartbeat, and with a 1 s one set as a group config).
 
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -37,6 +38,9 @@ const MODES = {
     heartbeatIntervalMs: 1000,
   },
   consumer: { groupProtocol: 'consumer' },
+  // The same with the classic modes' 1 s heartbeat (a group config: KIP-848 members take
+  // the interval from the broker, 5 s by default), to tell the protocol from the setting.
+  'consumer-1s': { groupProtocol: 'consumer', groupConfigs: { 'consumer.heartbeat.interval.ms': '1000' } },
 }
 
 async function until(cond, timeoutMs, what) {
@@ -53,12 +57,19 @@ async function once(mode) {
   throwIfFailed(await admin.createTopics([{ topic, numPartitions: PARTITIONS }]))
   await admin.close()
   const groupId = `rebalance-${mode}-${Date.now()}`
+  const { groupConfigs, ...config } = MODES[mode]
+  if (groupConfigs) {
+    const a = new Admin({ bootstrapServers: brokers })
+    const ops = Object.entries(groupConfigs).map(([name, value]) => ({ name, value, op: 'set' }))
+    throwIfFailed(await a.incrementalAlterConfigs([{ type: 'group', name: groupId, ops }]))
+    await a.close()
+  }
   const lastSeen = new Map() // partition -> ms of the last record
   const gaps = new Map() // partition -> longest gap while measuring
   let measuring = false
   const members = []
   const start = async () => {
-    const c = new Consumer({ bootstrapServers: brokers, groupId, autoOffsetReset: 'latest', ...MODES[mode] })
+    const c = new Consumer({ bootstrapServers: brokers, groupId, autoOffsetReset: 'latest', ...config })
     await c.subscribe([topic])
     const running = c.run({
       eachMessage: async ({ message }) => {

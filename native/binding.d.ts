@@ -35,6 +35,8 @@ export declare class BindingConsumer {
   position(topic: string, partition: number): number
   /** Joins the group for these topics. */
   subscribe(topics: Array<string>): void
+  /** Subscribes to a pattern the broker resolves (RE2J; consumer protocol only). */
+  subscribePattern(pattern: string): void
   /** The app handled a 'revoked' event. */
   revokeDone(id: number): void
   /** Commits offsets (or, with none given, what poll handed out). */

@@ -241,6 +241,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
   private readonly autoCommit: boolean
   private readonly autoCommitIntervalMs: number
   private readonly metadataMaxAgeMs: number
+  private readonly groupProtocol: 'classic' | 'consumer'
   private autoCommitTimer: NodeJS.Timeout | undefined
   private patternTimer: NodeJS.Timeout | undefined
   /** Next offset to commit per partition ("topic\0partition"): past the last processed message. */
@@ -277,6 +278,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     this.autoCommit = config.enableAutoCommit ?? true
     this.autoCommitIntervalMs = positiveInt(config.autoCommitIntervalMs, 'autoCommitIntervalMs', 5000)
     this.metadataMaxAgeMs = config.metadataMaxAgeMs ?? 300_000
+    this.groupProtocol = config.groupProtocol ?? 'classic'
     this.log = clientLog(config as unknown as Record<string, unknown>)
     if (this.log.id !== 0) binding.client.logId = this.log.id
     try {
@@ -288,28 +290,35 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
   }
 
   /**
-   * Joins the consumer group (`groupId`) for these topics, or every topic matching a
-   * RegExp (re-checked every metadataMaxAgeMs). Partitions arrive through rebalances
-   * (`onAssigned`).
+   * Joins the consumer group (`groupId`) for these topics, or every topic a RegExp
+   * matches. With groupProtocol 'consumer' the broker resolves the RegExp (KIP-848: it
+   * sees new topics itself, no polling here); with 'classic' it is re-checked every
+   * metadataMaxAgeMs. Partitions arrive through rebalances (`onAssigned`).
    */
   async subscribe(topics: string | string[] | RegExp): Promise<void> {
     this.ensureOpen()
     if (!this.hasGroup) throw invalidArgument('subscribe() needs a consumer group: set groupId in the consumer config')
+    clearInterval(this.patternTimer)
     if (topics instanceof RegExp) {
-      const pattern = topics
-      const apply = async () => {
-        const r = await this.binding.listTopics()
-        if (r.error) throw KafkaError.fromBinding(r.error)
-        const names = r.topics.filter((t) => pattern.test(t) && !t.startsWith('__'))
-        this.call(() => this.binding.subscribe(names))
+      if (this.groupProtocol === 'consumer') {
+        const pattern = re2jPattern(topics)
+        this.call(() => this.binding.subscribePattern(pattern))
+      } else {
+        const pattern = topics
+        const apply = async () => {
+          const r = await this.binding.listTopics()
+          if (r.error) throw KafkaError.fromBinding(r.error)
+          const names = r.topics.filter((t) => pattern.test(t) && !t.startsWith('__'))
+          this.call(() => this.binding.subscribe(names))
+        }
+        await apply()
+        this.patternTimer = setInterval(
+          () => apply().catch((e) => this.backgroundError('refreshing the topics of the subscription pattern failed', e)),
+          Math.max(1000, this.metadataMaxAgeMs),
+        )
+        this.patternTimer.unref()
       }
-      await apply()
-      clearInterval(this.patternTimer)
-      this.patternTimer = setInterval(
-        () => apply().catch((e) => this.backgroundError('refreshing the topics of the subscription pattern failed', e)),
-        Math.max(1000, this.metadataMaxAgeMs),
-      )
-      this.patternTimer.unref()
+      this.startAutoCommit()
       return
     }
     const list = typeof topics === 'string' ? [topics] : topics
@@ -700,4 +709,31 @@ function toOffset(v: unknown, what: string): number {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
     throw invalidArgument(`${what} must be a non-negative integer, got ${describe(v)}`)
   return n
+}
+
+/**
+ * A JS RegExp as the RE2J pattern KIP-848's broker resolves. RE2J matches a topic's whole
+ * name while `RegExp.test` finds a match anywhere, so the source is wrapped in `.*(?:…).*`
+ * to mean the same as the classic path's `test()`; flags i, s and m become inline flags.
+ * What RE2J cannot express (lookaround, backreferences, the v flag) is refused here with
+ * the construct named, rather than by the broker's bare INVALID_REGULAR_EXPRESSION.
+ */
+export function re2jPattern(re: RegExp): string {
+  if (re.flags.includes('v')) throw invalidArgument(`subscribe(${re}): the v flag has no RE2J equivalent`)
+  const source = re.source
+  const unsupported: Array<[RegExp, string]> = [
+    [/(^|[^\\])\\(?:[1-9]|k<)/, 'a backreference'],
+    [/(^|[^\\])\(\?<?[=!]/, 'a lookaround'],
+  ]
+  for (const [probe, what] of unsupported) {
+    if (probe.test(source)) {
+      throw invalidArgument(
+        `subscribe(${re}): ${what} cannot be resolved by the broker (RE2J); list the topics or use groupProtocol 'classic'`,
+      )
+    }
+  }
+  // Named groups: RE2J spells them (?P<name>…).
+  const body = source.replace(/(^|[^\\])\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g, '$1(?P<$2>')
+  const flags = ['i', 's', 'm'].filter((f) => re.flags.includes(f)).join('')
+  return `${flags ? `(?${flags})` : ''}.*(?:${body}).*`
 }

@@ -107,6 +107,10 @@ export function brokerConfig({ mode, node, nodes, tls, autoCreateTopics }) {
 
     // Test tuning: no waiting, small footprints.
     'group.initial.rebalance.delay.ms': 0,
+    // Only the floors: KIP-848 groups keep the 45 s / 5 s defaults, and a test that needs
+    // a member fenced quickly sets consumer.session.timeout.ms on its own group.
+    'group.consumer.min.session.timeout.ms': 3000,
+    'group.consumer.min.heartbeat.interval.ms': 500,
     'auto.create.topics.enable': autoCreateTopics,
     'num.partitions': 1,
     'default.replication.factor': replication,

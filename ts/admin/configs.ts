@@ -4,7 +4,7 @@ import { invalidArgument } from '../errors'
 import { type ItemResult, itemError, rpc } from './results'
 
 /** What a config belongs to: a topic, a broker (by id), or a broker's log4j loggers. */
-export type ConfigResourceType = 'topic' | 'broker' | 'broker-logger'
+export type ConfigResourceType = 'topic' | 'broker' | 'broker-logger' | 'group' | 'client-metrics'
 
 /** Where a config's value comes from (Java's `ConfigEntry.ConfigSource`). */
 export type ConfigSource =

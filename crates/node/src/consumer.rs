@@ -291,6 +291,12 @@ impl BindingConsumer {
         self.inner.subscribe(topics).map_err(to_napi)
     }
 
+    /// Subscribes to a pattern the broker resolves (RE2J; consumer protocol only).
+    #[napi(catch_unwind)]
+    pub fn subscribe_pattern(&self, pattern: String) -> Result<()> {
+        self.inner.subscribe_pattern(pattern).map_err(to_napi)
+    }
+
     /// The app handled a 'revoked' event.
     #[napi(catch_unwind)]
     pub fn revoke_done(&self, id: f64) {

@@ -1,4 +1,5 @@
-//! Configs: describing and incrementally altering topic, broker and broker-logger configs.
+//! Configs: describing and incrementally altering topic, broker, broker-logger, group
+//! (KIP-848/932 per-group settings) and client-metrics configs.
 //!
 //! A broker's own configs and loggers live on that broker, so those resources go to it
 //! (Java's AdminClient does the same); topics and the cluster-wide broker default (broker
@@ -29,7 +30,7 @@ use crate::error::{Error, Kind, Result};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigResource {
-    /// `topic`, `broker` or `broker-logger`.
+    /// `topic`, `broker`, `broker-logger`, `group` or `client-metrics`.
     #[serde(rename = "type")]
     pub resource_type: String,
     /// Topic name, or broker id (`""` for the cluster-wide broker default).
@@ -119,7 +120,7 @@ pub struct ConfigSynonym {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AlterConfigsResource {
-    /// `topic`, `broker` or `broker-logger`.
+    /// `topic`, `broker`, `broker-logger`, `group` or `client-metrics`.
     #[serde(rename = "type")]
     pub resource_type: String,
     /// Topic name, or broker id (`""` for the cluster-wide broker default).
@@ -171,6 +172,8 @@ fn type_code(t: &str) -> Option<i8> {
         "topic" => Some(2),
         "broker" => Some(4),
         "broker-logger" => Some(8),
+        "client-metrics" => Some(16),
+        "group" => Some(32),
         _ => None,
     }
 }
@@ -249,6 +252,9 @@ fn destination(resource_type: &str, name: &str) -> Result<Option<i32>> {
             Ok(None)
         }
         "broker" if name.is_empty() => Ok(None),
+        // Stored in the cluster metadata: any broker serves them.
+        "group" | "client-metrics" if !name.is_empty() => Ok(None),
+        "group" | "client-metrics" => Err(invalid(resource_type, name, "the name is empty")),
         "broker" | "broker-logger" => match name.parse::<i32>() {
             Ok(id) if id >= 0 => Ok(Some(id)),
             _ => Err(invalid(
@@ -264,7 +270,7 @@ fn destination(resource_type: &str, name: &str) -> Result<Option<i32>> {
         _ => Err(invalid(
             resource_type,
             name,
-            "unknown resource type; expected topic, broker or broker-logger",
+            "unknown resource type; expected topic, broker, broker-logger, group or client-metrics",
         )),
     }
 }
@@ -635,7 +641,9 @@ mod tests {
         assert!(destination("broker", "one").is_err());
         let e = destination("topic", "bad name").unwrap_err();
         assert!(e.message.starts_with("topic `bad name`: "), "{}", e.message);
-        let e = destination("group", "g").unwrap_err();
+        assert_eq!(destination("group", "g").unwrap(), None);
+        assert!(destination("group", "").is_err());
+        let e = destination("consumer-group", "g").unwrap_err();
         assert!(e.message.contains("unknown resource type"), "{}", e.message);
     }
 

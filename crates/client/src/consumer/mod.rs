@@ -25,7 +25,7 @@ pub use decode::{FetchedBatch, RecordIndex};
 use crate::cluster::{validate_topic_name, Cluster, Metadata};
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::error::{Error, Kind, Result};
-use crate::group::{GroupConfig, GroupEvent, GroupMember};
+use crate::group::{GroupConfig, GroupEvent, GroupMember, GroupProtocol, Subscribed};
 use crate::offsets::{list_offsets, OffsetSpec};
 use crate::types::{OffsetAndMetadata, TopicPartition};
 
@@ -288,7 +288,7 @@ pub(crate) struct Shared {
     /// When the app last polled, for `maxPollIntervalMs`.
     last_poll: Mutex<Instant>,
     /// Topics subscribed to (group mode), to rejoin after a poll-interval leave.
-    subscription: Mutex<Vec<String>>,
+    subscription: Mutex<Subscribed>,
     /// Left the group because the app stopped polling; rejoin on the next poll.
     left_for_poll_interval: AtomicBool,
     /// Set when a background task panicked: every poll returns it as an error event, and
@@ -374,7 +374,7 @@ impl Consumer {
             revocations: Mutex::new(HashMap::new()),
             next_revocation: std::sync::atomic::AtomicU64::new(1),
             last_poll: Mutex::new(Instant::now()),
-            subscription: Mutex::new(Vec::new()),
+            subscription: Mutex::new(Subscribed::default()),
             left_for_poll_interval: AtomicBool::new(false),
             poisoned: Mutex::new(None),
         });
@@ -463,17 +463,41 @@ impl Consumer {
         })
     }
 
-    /// Joins the group for `topics` (explicit names; patterns are resolved by the caller).
-    /// The group assigns partitions; `poll` reports them as `Assigned` events.
+    /// Joins the group for `topics` (explicit names). The group assigns partitions; `poll`
+    /// reports them as `Assigned` events.
     pub fn subscribe(&self, topics: Vec<String>) -> Result<()> {
         self.ensure_open()?;
         let group = self.group()?;
         for t in &topics {
             validate_topic_name(t)?;
         }
-        *self.shared.subscription.lock() = topics.clone();
-        group.subscribe(topics);
+        self.set_subscription(group, Subscribed::topics(topics));
         Ok(())
+    }
+
+    /// Joins the group for every topic whose whole name matches `pattern` (RE2J syntax),
+    /// resolved by the broker: only the consumer protocol (KIP-848) can; with the classic
+    /// protocol the caller resolves a pattern to names. The broker's INVALID_REGULAR_EXPRESSION
+    /// arrives as a group error.
+    pub fn subscribe_pattern(&self, pattern: String) -> Result<()> {
+        self.ensure_open()?;
+        let group = self.group()?;
+        if self.shared.cfg.group_protocol != GroupProtocol::Consumer {
+            return Err(Error::argument(
+                "subscribe",
+                "a broker-side pattern needs groupProtocol 'consumer'; the classic protocol subscribes to names",
+            ));
+        }
+        if pattern.is_empty() {
+            return Err(Error::argument("subscribe", "the pattern is empty"));
+        }
+        self.set_subscription(group, Subscribed::pattern(pattern));
+        Ok(())
+    }
+
+    fn set_subscription(&self, group: &GroupMember, subscribed: Subscribed) {
+        *self.shared.subscription.lock() = subscribed.clone();
+        group.set_subscription(subscribed);
     }
 
     /// Commits offsets (the next offset to read, per partition) for the group. `None`
@@ -535,7 +559,7 @@ impl Consumer {
         *self.shared.last_poll.lock() = Instant::now();
         if self.shared.left_for_poll_interval.swap(false, Ordering::AcqRel) {
             if let Some(g) = &self.shared.group {
-                g.subscribe(self.shared.subscription.lock().clone());
+                g.set_subscription(self.shared.subscription.lock().clone());
             }
         }
         let mut out = Polled::default();
@@ -927,7 +951,7 @@ fn check_poll_interval(shared: &Arc<Shared>) {
     }
     if shared.last_poll.lock().elapsed() > shared.cfg.max_poll_interval {
         shared.left_for_poll_interval.store(true, Ordering::Release);
-        g.subscribe(Vec::new());
+        g.set_subscription(Subscribed::default());
     }
 }
 

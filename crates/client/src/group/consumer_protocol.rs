@@ -62,7 +62,9 @@ pub(crate) fn new_member_id() -> Result<String> {
 pub(super) struct Task {
     sh: Arc<Shared>,
     events: mpsc::UnboundedSender<GroupEvent>,
-    sub_rx: watch::Receiver<Vec<String>>,
+    sub_rx: watch::Receiver<super::Subscribed>,
+    /// A pattern was sent: switching to names must clear it on the broker.
+    pattern_sent: bool,
     close_rx: watch::Receiver<Option<CloseRequest>>,
     done: watch::Sender<bool>,
     member_id: String,
@@ -93,6 +95,7 @@ impl Task {
             next_hb: Instant::now(),
             failures: 0,
             target: None,
+            pattern_sent: false,
         }
     }
 
@@ -261,8 +264,10 @@ impl Task {
         if let Some(r) = lookup(&self.sh.cluster.metadata()) {
             return Some(r);
         }
-        let topics = self.sub_rx.borrow().clone();
-        match self.sh.cluster.refresh(Some(&topics), false).await {
+        // A pattern's topics are known to the broker only: ask for every topic.
+        let sub = self.sub_rx.borrow().clone();
+        let topics = sub.pattern.is_none().then_some(sub.topics);
+        match self.sh.cluster.refresh(topics.as_deref(), false).await {
             Ok(meta) => lookup(&meta),
             Err(e) => {
                 tracing::debug!(client = self.log_id(), cause = %e, "metadata for the assignment's topic ids failed");
@@ -383,12 +388,25 @@ impl Task {
                 })
                 .collect()
         };
-        let topics: Vec<TopicName> = self
-            .sub_rx
-            .borrow()
+        let sub = self.sub_rx.borrow().clone();
+        if sub.pattern.is_some() && version < 1 {
+            return Hb::Fatal(Error::new(
+                Kind::UnsupportedVersion,
+                format!("broker {node} cannot resolve a pattern subscription (ConsumerGroupHeartbeat v1, Kafka 4.0+); subscribe to topic names")
+            ));
+        }
+        let topics: Vec<TopicName> = sub
+            .topics
             .iter()
             .map(|t| TopicName(StrBytes::from_string(t.clone())))
             .collect();
+        // Names and pattern go in every heartbeat (the broker takes an unchanged value as
+        // a no-op); an empty regex clears a pattern sent before.
+        let regex = match &sub.pattern {
+            Some(p) => Some(StrBytes::from_string(p.clone())),
+            None if self.pattern_sent => Some(StrBytes::from_static_str("")),
+            None => None,
+        };
         let cfg = &self.sh.cfg;
         let req = ConsumerGroupHeartbeatRequest::default()
             .with_group_id(GroupId(StrBytes::from_string(cfg.group_id.clone())))
@@ -402,6 +420,7 @@ impl Task {
                 cfg.rebalance_timeout.as_millis().min(i32::MAX as u128) as i32
             })
             .with_subscribed_topic_names((!leaving).then_some(topics))
+            .with_subscribed_topic_regex(if leaving { None } else { regex })
             .with_server_assignor(cfg.remote_assignor.clone().map(StrBytes::from_string))
             .with_topic_partitions((!leaving).then_some(owned));
         let left = deadline
@@ -429,6 +448,9 @@ impl Task {
                 // GROUP_AUTHORIZATION_FAILED, INVALID_REQUEST...: retrying gives the same.
                 _ => Hb::Fatal(err),
             };
+        }
+        if !leaving {
+            self.pattern_sent = sub.pattern.is_some();
         }
         if let Some(id) = resp.member_id.as_deref().filter(|s| !s.is_empty()) {
             self.member_id = id.to_string();

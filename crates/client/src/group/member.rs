@@ -179,7 +179,7 @@ fn topics_view(meta: &Metadata, topics: &[String]) -> TopicsView {
 pub(super) struct Task {
     sh: Arc<Shared>,
     events: mpsc::UnboundedSender<GroupEvent>,
-    sub_rx: watch::Receiver<Vec<String>>,
+    sub_rx: watch::Receiver<super::Subscribed>,
     close_rx: watch::Receiver<Option<CloseRequest>>,
     done: watch::Sender<bool>,
     /// Subscription sent in the last JoinGroup.
@@ -236,7 +236,7 @@ impl Task {
                 self.leave("the consumer is closing", Some(req)).await;
                 return;
             }
-            let topics = self.sub_rx.borrow_and_update().clone();
+            let topics = self.sub_rx.borrow_and_update().topics.clone();
             if topics.is_empty() {
                 self.leave("the consumer unsubscribed", None).await;
                 tokio::select! {
@@ -834,7 +834,7 @@ impl Task {
 
     /// Takes the new assignment (Java's onJoinComplete).
     async fn apply(&mut self, generation: i32, assigned: Vec<TopicPartition>) -> Flow {
-        let current = self.sub_rx.borrow().clone();
+        let current = self.sub_rx.borrow().topics.clone();
         let now = Instant::now();
         self.last_hb_ok = now;
         self.next_hb = now + self.sh.cfg.heartbeat_interval;
@@ -903,7 +903,7 @@ impl Task {
                     return Flow::Close;
                 }
                 r = self.sub_rx.changed() => {
-                    if r.is_ok() && *self.sub_rx.borrow_and_update() != self.joined {
+                    if r.is_ok() && self.sub_rx.borrow_and_update().topics != self.joined {
                         self.reason = "the subscription changed".into();
                         return Flow::Rejoin;
                     }

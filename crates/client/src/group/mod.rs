@@ -23,8 +23,10 @@
 //! - KIP-814: a returning static leader is told to skip the assignment.
 //! - KIP-447: `committed()` asks for stable offsets (pending transactional commits wait).
 //!
-//! Not here: broker-side regex subscriptions (the caller resolves a RegExp to names, for
-//! both protocols), rack-aware cooperative-sticky.
+//! Regex subscriptions: the consumer protocol sends the pattern to the broker (KIP-848's
+//! SubscribedTopicRegex, RE2J, resolved by the group coordinator); for the classic
+//! protocol the caller resolves a RegExp to names. Not here: rack-aware
+//! cooperative-sticky.
 //!
 //! One `Cluster` per member: JoinGroup is parked by the broker until the whole group has
 //! joined, and a broker handles one request per connection at a time, so two members on
@@ -304,6 +306,38 @@ pub(crate) struct State {
     pub last_error: Option<Error>,
 }
 
+/// What the member asks the group for: topic names, or (consumer protocol only) a
+/// pattern the broker resolves.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subscribed {
+    /// Sorted, without duplicates or empty names.
+    pub topics: Vec<String>,
+    /// An RE2J pattern (`SubscribedTopicRegex`), matched by the broker against every
+    /// topic's whole name.
+    pub pattern: Option<String>,
+}
+
+impl Subscribed {
+    pub fn topics(topics: Vec<String>) -> Self {
+        let mut topics = topics;
+        topics.retain(|t| !t.is_empty());
+        topics.sort();
+        topics.dedup();
+        Subscribed { topics, pattern: None }
+    }
+
+    pub fn pattern(pattern: String) -> Self {
+        Subscribed {
+            topics: Vec::new(),
+            pattern: Some(pattern),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.topics.is_empty() && self.pattern.is_none()
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CloseRequest {
     pub deadline: Instant,
@@ -317,7 +351,7 @@ pub(crate) struct Shared {
     pub cfg: GroupConfig,
     pub coordinator: Coordinator,
     pub state: Mutex<State>,
-    pub subscription: watch::Sender<Vec<String>>,
+    pub subscription: watch::Sender<Subscribed>,
     pub close: watch::Sender<Option<CloseRequest>>,
     /// A commit saw the generation go stale: heartbeat now to find out.
     pub wake: Notify,
@@ -437,7 +471,7 @@ impl GroupMember {
                 fatal: None,
                 last_error: None,
             }),
-            subscription: watch::channel(Vec::new()).0,
+            subscription: watch::channel(Subscribed::default()).0,
             close: watch::channel(None).0,
             wake: Notify::new(),
             jitter: AtomicU64::new(1),
@@ -469,17 +503,23 @@ impl GroupMember {
         })
     }
 
-    /// Sets the subscribed topics (explicit names; the caller resolves regex
-    /// subscriptions). A change triggers a join or rejoin; an empty list leaves the group
-    /// (after revoking owned partitions).
+    /// Subscribes to these topic names. A change triggers a join or rejoin; an empty list
+    /// leaves the group (after revoking owned partitions).
     pub fn subscribe(&self, topics: Vec<String>) {
-        let mut topics = topics;
-        topics.retain(|t| !t.is_empty());
-        topics.sort();
-        topics.dedup();
+        self.set_subscription(Subscribed::topics(topics));
+    }
+
+    /// Subscribes to the topics the broker matches with this RE2J pattern (consumer
+    /// protocol only; the classic task would see no topics and leave).
+    pub fn subscribe_pattern(&self, pattern: String) {
+        self.set_subscription(Subscribed::pattern(pattern));
+    }
+
+    /// Sets what the member subscribes to (see [`Subscribed`]).
+    pub fn set_subscription(&self, subscribed: Subscribed) {
         self.inner.shared.subscription.send_if_modified(|cur| {
-            if *cur != topics {
-                *cur = topics;
+            if *cur != subscribed {
+                *cur = subscribed;
                 true
             } else {
                 false
@@ -644,7 +684,7 @@ mod tests {
         // Without group management a commit would be a plain one; nothing is subscribed.
         m.subscribe(vec!["b".into(), "a".into(), "b".into(), String::new()]);
         assert_eq!(
-            *m.inner.shared.subscription.borrow(),
+            m.inner.shared.subscription.borrow().topics,
             vec!["a".to_string(), "b".to_string()]
         );
         m.subscribe(vec![]);

@@ -162,6 +162,30 @@ describe('admin: configs', () => {
     expect(invalid?.error?.code).toBe('INVALID_CONFIG')
   })
 
+  it('a group config (KIP-848): set before the group exists, read back as GROUP_CONFIG, delete', async () => {
+    const group = uniqueTopic('cfg-group')
+    const set = await admin.incrementalAlterConfigs([
+      { type: 'group', name: group, ops: [{ name: 'consumer.session.timeout.ms', value: '6000', op: 'set' }] },
+    ])
+    expect(set.map((r) => r.error)).toEqual([null])
+    const read = async () => {
+      const [r] = await admin.describeConfigs([{ type: 'group', name: group, configNames: ['consumer.session.timeout.ms'] }])
+      expect(r?.error).toBeNull()
+      return r?.configs.find((c) => c.name === 'consumer.session.timeout.ms')
+    }
+    expect(await read()).toMatchObject({ value: '6000', source: 'GROUP_CONFIG', isDefault: false })
+    // Below the broker's floor (group.consumer.min.session.timeout.ms): that group's error.
+    const [low] = await admin.incrementalAlterConfigs([
+      { type: 'group', name: group, ops: [{ name: 'consumer.session.timeout.ms', value: '10', op: 'set' }] },
+    ])
+    expect(low?.error?.code).toBe('INVALID_CONFIG')
+    expect(low?.error?.message).toContain(`group \`${group}\``)
+    throwIfFailed(
+      await admin.incrementalAlterConfigs([{ type: 'group', name: group, ops: [{ name: 'consumer.session.timeout.ms', op: 'delete' }] }]),
+    )
+    expect((await read())?.source).not.toBe('GROUP_CONFIG')
+  })
+
   it('bad items fail alone, each with a typed error naming it', async () => {
     const good = uniqueTopic('cfg-good')
     const other = uniqueTopic('cfg-other')
@@ -175,7 +199,7 @@ describe('admin: configs', () => {
       { type: 'broker', name: '9999' },
       { type: 'broker', name: 'one' },
       { type: 'topic', name: 'bad name' },
-      { type: 'group' as never, name: 'g' },
+      { type: 'consumer-group' as never, name: 'g' },
       { type: 'broker-logger', name: brokerId },
     ])
     expect(described.map((r) => [r.type, r.name, r.error?.code ?? null])).toEqual([
@@ -184,7 +208,7 @@ describe('admin: configs', () => {
       ['broker', '9999', 'BROKER_NOT_AVAILABLE'],
       ['broker', 'one', 'INVALID_ARGUMENT'],
       ['topic', 'bad name', 'INVALID_ARGUMENT'],
-      ['group', 'g', 'INVALID_ARGUMENT'],
+      ['consumer-group', 'g', 'INVALID_ARGUMENT'],
       ['broker-logger', brokerId, null],
     ])
     expect(described[0]?.error).toMatchObject({ topic: missing, message: expect.stringContaining(`topic \`${missing}\``) })

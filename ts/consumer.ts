@@ -1,5 +1,6 @@
 import type { BindingConsumer, BindingConsumerConfig } from '../native/binding'
 import { CLIENT_KEYS, type ClientConfig, checkKeys, describe, toBindingClientConfig } from './config'
+import { commitChannel, type ProcessContext, processChannel, rebalanceChannel, traced } from './diagnostics'
 import { invalidArgument, invalidConfig, KafkaError } from './errors'
 import { type ClientLog, clientLog } from './logger'
 import { type BatchInfo, type Deserializer, deserializers, Message, RecordRows } from './message'
@@ -242,6 +243,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
   private readonly autoCommitIntervalMs: number
   private readonly metadataMaxAgeMs: number
   private readonly groupProtocol: 'classic' | 'consumer'
+  private readonly groupId: string | null
+  private readonly clientId: string
   private autoCommitTimer: NodeJS.Timeout | undefined
   private patternTimer: NodeJS.Timeout | undefined
   /** Next offset to commit per partition ("topic\0partition"): past the last processed message. */
@@ -279,6 +282,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     this.autoCommitIntervalMs = positiveInt(config.autoCommitIntervalMs, 'autoCommitIntervalMs', 5000)
     this.metadataMaxAgeMs = config.metadataMaxAgeMs ?? 300_000
     this.groupProtocol = config.groupProtocol ?? 'classic'
+    this.groupId = config.groupId ?? null
+    this.clientId = config.clientId ?? 'nkafka'
     this.log = clientLog(config as unknown as Record<string, unknown>)
     if (this.log.id !== 0) binding.client.logId = this.log.id
     try {
@@ -349,8 +354,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       }))
     }
     if (list.length === 0) return
-    const err = await this.binding.commit(list.map((o) => ({ ...o, leaderEpoch: undefined })))
-    if (err) throw KafkaError.fromBinding(err)
+    await this.commitList(list)
     for (const o of list) {
       const k = `${o.topic}\0${o.partition}`
       if ((this.lastCommitted.get(k) ?? -1) < o.offset) this.lastCommitted.set(k, o.offset)
@@ -510,7 +514,13 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       const b = this.pending[0] as Batch<K, V>
       if (eachBatch) {
         const batch = this.pendingIndex === 0 ? b : { ...b, messages: b.messages.slice(this.pendingIndex) }
-        await eachBatch({ batch })
+        if (traced(processChannel)) {
+          const ctx: ProcessContext = { groupId: this.groupId, clientId: this.clientId, topic: b.topic, partition: b.partition, batch }
+          await processChannel.tracePromise(async () => {
+            const call = () => eachBatch({ batch })
+            await (ctx.within ? ctx.within(call) : call())
+          }, ctx)
+        } else await eachBatch({ batch })
         if (this.pending[0] === b) this.nextPending()
         const last = batch.messages[batch.messages.length - 1]
         if (last) this.markProcessed(b.topic, b.partition, last.offsetNumber + 1)
@@ -518,7 +528,14 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       }
       while (this.pendingIndex < b.messages.length && this.pending[0] === b && !this.stopping) {
         const message = b.messages[this.pendingIndex] as Message<K, V>
-        await (eachMessage as NonNullable<typeof eachMessage>)({ topic: b.topic, partition: b.partition, message })
+        const handler = eachMessage as NonNullable<typeof eachMessage>
+        if (traced(processChannel)) {
+          const ctx: ProcessContext = { groupId: this.groupId, clientId: this.clientId, topic: b.topic, partition: b.partition, message }
+          await processChannel.tracePromise(async () => {
+            const call = () => handler({ topic: b.topic, partition: b.partition, message })
+            await (ctx.within ? ctx.within(call) : call())
+          }, ctx)
+        } else await handler({ topic: b.topic, partition: b.partition, message })
         if (this.pending[0] !== b) break // a seek, pause or revocation dropped the batch
         this.pendingIndex++
         this.markProcessed(b.topic, b.partition, message.offsetNumber + 1)
@@ -542,6 +559,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
       // As Java's close: the app hears its partitions are revoked, processed offsets are
       // committed, then the member leaves the group.
       const owned = this.assignment()
+      if (owned.length > 0) this.publishRebalance('revoked', owned)
       if (owned.length > 0 && this.hooks.onRevoked) await this.hooks.onRevoked(owned)
       if (this.autoCommit)
         commitError = await this.autoCommitNow().then(
@@ -599,6 +617,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     error?: import('../native/binding').BindingError
   }): Promise<void> {
     const partitions = ev.partitions.map((p) => ({ topic: p.topic, partition: p.partition }))
+    if (ev.kind !== 'error') this.publishRebalance(ev.kind, partitions)
     switch (ev.kind) {
       case 'error':
         throw KafkaError.fromBinding(ev.error as import('../native/binding').BindingError)
@@ -620,6 +639,10 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
         }
         return
     }
+  }
+
+  private publishRebalance(type: string, partitions: TopicPartition[]): void {
+    if (rebalanceChannel.hasSubscribers) rebalanceChannel.publish({ groupId: this.groupId, clientId: this.clientId, type, partitions })
   }
 
   /** Drops what this consumer knew of a partition it no longer owns. */
@@ -652,8 +675,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
         .filter(([, o]) => !only || only.some((p) => p.topic === o.topic && p.partition === o.partition))
         .map(([, o]) => ({ ...o }))
       if (list.length === 0 || this.closed) return
-      const err = await this.binding.commit(list)
-      if (err) throw KafkaError.fromBinding(err)
+      await this.commitList(list)
       for (const o of list) {
         const k = `${o.topic}\0${o.partition}`
         if ((this.lastCommitted.get(k) ?? -1) < o.offset) this.lastCommitted.set(k, o.offset)
@@ -664,6 +686,16 @@ export class Consumer<K = Buffer | null, V = Buffer | null> {
     const next = this.committing.then(run, run)
     this.committing = next
     return next
+  }
+
+  /** The one place offsets are committed (traced on `nkafka:consumer:commit`). */
+  private commitList(offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>): Promise<void> {
+    const commit = async () => {
+      const err = await this.binding.commit(offsets.map((o) => ({ ...o, leaderEpoch: undefined })))
+      if (err) throw KafkaError.fromBinding(err)
+    }
+    if (!traced(commitChannel)) return commit()
+    return commitChannel.tracePromise(commit, { groupId: this.groupId, clientId: this.clientId, offsets })
   }
 
   /** A background failure: logged at warn with its cause, then the `onError` hook. */

@@ -1,5 +1,6 @@
 import type { BindingProducer, BindingReport } from '../native/binding'
 import { describe, type PartitionerFunction, type ProducerConfig, toBindingProducerConfig } from './config'
+import { type ProduceContext, produceChannel, type SendContext, sendChannel, traced } from './diagnostics'
 import { invalidArgument, KafkaError } from './errors'
 import { type ClientLog, clientLog } from './logger'
 import { type Header, RecordRows } from './message'
@@ -111,6 +112,7 @@ export class Producer {
   private closed = false
   private spaceWaiters: Array<() => void> = []
   private readonly log: ClientLog
+  private readonly clientId: string
 
   constructor(config: ProducerConfig, onDelivery?: DeliveryCallback) {
     if (onDelivery !== undefined && typeof onDelivery !== 'function') {
@@ -121,6 +123,7 @@ export class Producer {
     this.maxBlockMs = binding.maxBlockMs ?? 60_000
     this.onDelivery = onDelivery
     this.partitioner = typeof config.partitioner === 'function' ? config.partitioner : undefined
+    this.clientId = binding.client.clientId ?? 'nkafka'
     this.log = clientLog(config as unknown as Record<string, unknown>)
     if (this.log.id !== 0) binding.client.logId = this.log.id
     try {
@@ -159,6 +162,13 @@ export class Producer {
    */
   produce(topic: string, key: Value, value: Value, options?: ProduceOptions): void {
     if (this.closed) this.ensureOpen()
+    if (produceChannel.hasSubscribers) {
+      // Observers see (and may add headers to) a copy of the options; the fast path below
+      // is then skipped for this call.
+      const ctx: ProduceContext = { topic, key, value, options: { ...options }, clientId: this.clientId }
+      produceChannel.publish(ctx)
+      options = ctx.options as ProduceOptions
+    }
     const id = this.topicIds.get(topic) ?? this.topicId(topic)
     if (this.partitioner !== undefined && options?.partition === undefined) {
       const count = this.binding.partitionCount(id)
@@ -189,7 +199,13 @@ export class Producer {
    * Sends messages and resolves with where each landed. Concurrent sends share batches.
    * When the buffer is full it waits up to maxBlockMs for space, then rejects.
    */
-  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    if (!traced(sendChannel)) return this.sendNow(record)
+    const ctx: SendContext = { topic: record?.topic, messages: record?.messages, clientId: this.clientId }
+    return sendChannel.tracePromise(() => this.sendNow(record), ctx)
+  }
+
+  private async sendNow(record: ProducerRecord): Promise<RecordMetadata[]> {
     this.ensureOpen()
     if (record === null || typeof record !== 'object') throw invalidArgument('send() takes { topic, messages }')
     const { topic, messages, acks } = record

@@ -7,6 +7,12 @@
 //   produce-silent   produce() without an onDelivery callback (no records handed to JS)
 //   p2, p2-plain     P2 (16-byte random keys, acks=all, lz4, 6 partitions) with idempotence
 //                    on and off: the cost of idempotence (issue #6: < 10%).
+//   produce-observed, send-observed
+//                    produce/send with a no-op subscriber on every nkafka diagnostics
+//                    channel: what observing costs (without one, a property read).
+//   produce-otel, send-otel
+//                    produce/send with nkafka/otel enabled on a recording SDK tracer and
+//                    meter (no exporter): the cost of spans, header injection and metrics.
 // Prints msgs/s, CPU per message, peak RSS and the largest JS heap seen (sampled every
 // 50 ms: it must stay flat however many messages are in flight, since record bytes live
 // in Rust, bounded by bufferMemory). Medians over --reps.
@@ -29,8 +35,32 @@ const BUFFER_MEMORY = flag('--buffer-memory') ? Number(flag('--buffer-memory')) 
 const SEND_BATCH = 1000 // messages per send()
 const SEND_CONCURRENCY = 32 // send()s awaited together
 
+const CHANNELS = [
+  'tracing:nkafka:producer:send:start',
+  'tracing:nkafka:producer:send:asyncEnd',
+  'nkafka:producer:produce',
+  'tracing:nkafka:consumer:process:start',
+  'nkafka:consumer:rebalance',
+]
+
+async function observe(how) {
+  if (how === 'observed') {
+    const dc = await import('node:diagnostics_channel')
+    for (const name of CHANNELS) dc.subscribe(name, () => {})
+  } else if (how === 'otel') {
+    const require = createRequire(import.meta.url)
+    const { BasicTracerProvider } = require('@opentelemetry/sdk-trace-base')
+    const { MeterProvider } = require('@opentelemetry/sdk-metrics')
+    const { NkafkaInstrumentation } = require(path.join(REPO, 'dist', 'otel', 'index.js'))
+    new NkafkaInstrumentation({ tracerProvider: new BasicTracerProvider(), meterProvider: new MeterProvider() }).enable()
+  }
+}
+
 async function child(mode, brokers) {
   const { Admin, Producer, throwIfFailed } = createRequire(import.meta.url)(path.join(REPO, 'dist', 'index.js'))
+  const [base, how] = /^(produce|send)-(observed|otel)$/.test(mode) ? mode.split('-') : [mode, null]
+  await observe(how)
+  mode = base
   const p2 = mode.startsWith('p2')
   const topic = `modes-${mode}-${Date.now()}`
   const admin = new Admin({ bootstrapServers: brokers })
@@ -121,7 +151,7 @@ if (args[0] === '--child') {
   }
   try {
     const modes = flag('--modes', 'produce,send').split(',')
-    const known = ['produce', 'produce-silent', 'send', 'p2', 'p2-plain']
+    const known = ['produce', 'produce-silent', 'send', 'p2', 'p2-plain', 'produce-observed', 'send-observed', 'produce-otel', 'send-otel']
     for (const m of modes) if (!known.includes(m)) throw new Error(`unknown mode ${m}; modes: ${known.join(', ')}`)
     console.log(`nkafka modes: N = ${N.toLocaleString('en-US')}, ${REPS} repetition(s), ${brokers}`)
     const results = new Map(modes.map((m) => [m, []]))
@@ -150,6 +180,10 @@ if (args[0] === '--child') {
         send: `send() x${SEND_BATCH} msgs, ${SEND_CONCURRENCY} concurrent`,
         p2: 'P2 idempotent',
         'p2-plain': 'P2 not idempotent',
+        'produce-observed': 'produce(), channels observed',
+        'send-observed': 'send(), channels observed',
+        'produce-otel': 'produce(), nkafka/otel',
+        'send-otel': 'send(), nkafka/otel',
       }[mode]
       const m = (k) => med(rs.map((r) => r[k]))
       console.log(

@@ -405,7 +405,7 @@ pub struct MemberResult {
 }
 
 /// Prefixes an error's message with the group it is about.
-fn in_group(mut e: Error, group: &str) -> Error {
+pub(crate) fn in_group(mut e: Error, group: &str) -> Error {
     if !e.message.starts_with("group `") {
         e.message = format!("group `{group}`: {}", e.message);
     }
@@ -413,19 +413,19 @@ fn in_group(mut e: Error, group: &str) -> Error {
 }
 
 /// An error about one partition of a group.
-fn in_partition(e: Error, group: &str, topic: &str, partition: i32) -> Error {
+pub(crate) fn in_partition(e: Error, group: &str, topic: &str, partition: i32) -> Error {
     let mut e = e.with_partition(&Arc::from(topic), partition);
     e.message = format!("group `{group}` partition {topic}-{partition}: {}", e.message);
     e
 }
 
-fn check_group_id(group: &str) -> Option<Error> {
+pub(crate) fn check_group_id(group: &str) -> Option<Error> {
     group
         .is_empty()
         .then(|| Error::argument("group id", "'' is not a group id (it must not be empty)"))
 }
 
-fn check_partition(topic: &str, partition: i32) -> Option<Error> {
+pub(crate) fn check_partition(topic: &str, partition: i32) -> Option<Error> {
     if topic.is_empty() {
         Some(Error::argument("topic", "'' is not a topic name"))
     } else if partition < 0 {
@@ -440,13 +440,13 @@ fn check_partition(topic: &str, partition: i32) -> Option<Error> {
 
 /// The codes after which the same request to the group's coordinator (found again) can
 /// succeed: a moved or still-loading coordinator.
-fn coordinator_busy(code: ErrorCode) -> bool {
+pub(crate) fn coordinator_busy(code: ErrorCode) -> bool {
     code == ErrorCode::NOT_COORDINATOR
         || code == ErrorCode::COORDINATOR_NOT_AVAILABLE
         || code == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
 }
 
-fn partitions_of(topics: &[(String, Vec<i32>)]) -> Vec<GroupPartition> {
+pub(crate) fn partitions_of(topics: &[(String, Vec<i32>)]) -> Vec<GroupPartition> {
     let mut out: Vec<GroupPartition> = topics
         .iter()
         .flat_map(|(t, ps)| {
@@ -471,7 +471,7 @@ fn decoded_partitions(parts: Vec<crate::types::TopicPartition>) -> Vec<GroupPart
 }
 
 /// Groups partitions by topic, sorted, for requests.
-fn by_topic<'a>(parts: impl IntoIterator<Item = (&'a str, i32)>) -> BTreeMap<&'a str, Vec<i32>> {
+pub(crate) fn by_topic<'a>(parts: impl IntoIterator<Item = (&'a str, i32)>) -> BTreeMap<&'a str, Vec<i32>> {
     let mut m: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for (t, p) in parts {
         m.entry(t).or_default().push(p);
@@ -483,11 +483,11 @@ fn by_topic<'a>(parts: impl IntoIterator<Item = (&'a str, i32)>) -> BTreeMap<&'a
     m
 }
 
-fn name(s: &str) -> TopicName {
+pub(crate) fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
 }
 
-fn gid(s: &str) -> GroupId {
+pub(crate) fn gid(s: &str) -> GroupId {
     GroupId(StrBytes::from_string(s.to_string()))
 }
 

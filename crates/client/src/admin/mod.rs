@@ -12,7 +12,7 @@
 //! The operations live in one file per area, each an `impl Admin` block: `topics`
 //! (metadata, create, delete, partitions, records, offsets), `configs`, `groups`,
 //! `cluster` (log dirs, reassignments, elections), `acls` (ACLs and SCRAM users),
-//! `quotas`. An operation on many items (topics, groups, resources) reports an outcome per
+//! `quotas`, `share` (share groups). An operation on many items (topics, groups, resources) reports an outcome per
 //! item: one bad item never fails the others. Only a failure of the whole request (no
 //! broker reachable, a malformed argument) fails the call.
 
@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod configs;
 pub mod groups;
 pub mod quotas;
+pub mod share;
 pub mod topics;
 
 use std::collections::HashMap;

@@ -125,6 +125,9 @@ impl Admin {
                 Ok(gs) => {
                     for g in gs {
                         let id = g.group_id.0.to_string();
+                        if !g.group_type.is_empty() {
+                            self.note_group_type(&id, &g.group_type);
+                        }
                         groups.insert(
                             id.clone(),
                             ListedGroup {
@@ -507,6 +510,15 @@ impl Admin {
             if let Some(e) = check_group_id(g) {
                 return GroupDescription::failed(g, e);
             }
+            // A group known to be classic (listed, or described before) goes straight to
+            // DescribeGroups; GROUP_ID_NOT_FOUND there (the group was deleted, or made
+            // again as a KIP-848 group) falls back to the usual order.
+            if self.group_type(g).as_deref() == Some("classic") {
+                match self.retry("DescribeGroups", |d| self.classic_describe(g, ops, d)).await {
+                    Err(e) if e.kind == Kind::Broker(ErrorCode::GROUP_ID_NOT_FOUND) => {}
+                    r => return self.described(g, r),
+                }
+            }
             let kip848 = self
                 .retry("ConsumerGroupDescribe", |d| self.consumer_group_describe(g, ops, d))
                 .await;
@@ -515,9 +527,20 @@ impl Admin {
                 Ok(None) => self.retry("DescribeGroups", |d| self.classic_describe(g, ops, d)).await,
                 Err(e) => Err(e),
             };
-            r.unwrap_or_else(|e| GroupDescription::failed(g, in_group(e, g)))
+            self.described(g, r)
         });
         Ok(futures_util::future::join_all(asks).await)
+    }
+
+    /// The result for one group of `describe_groups`, its type remembered.
+    fn described(&self, g: &str, r: Result<GroupDescription>) -> GroupDescription {
+        match r {
+            Ok(desc) => {
+                self.note_group_type(g, &desc.group_type);
+                desc
+            }
+            Err(e) => GroupDescription::failed(g, in_group(e, g)),
+        }
     }
 
     /// One ConsumerGroupDescribe attempt; `None` when the group is not a KIP-848 group

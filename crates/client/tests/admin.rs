@@ -83,3 +83,71 @@ async fn an_unknown_group_is_still_found_missing() {
     assert_eq!(e.code(), "GROUP_ID_NOT_FOUND");
     admin.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_topics_pages_through_describe_topic_partitions() {
+    use nkafka_client::admin::DescribeTopicsOptions;
+    let a = common::unique_topic("adm-pages-a");
+    let b = common::unique_topic("adm-pages-b");
+    common::create_topic(&a, 5).await;
+    common::create_topic(&b, 3).await;
+    let admin = Admin::new(common::client_config()).unwrap();
+    let paged = DescribeTopicsOptions {
+        include_authorized_operations: false,
+        partition_size_limit_per_response: Some(2),
+    };
+    // Warm up: the connection and its ApiVersions.
+    admin.describe_topics(std::slice::from_ref(&a), &paged).await.unwrap();
+
+    // 5 partitions, 2 per response: 3 pages.
+    let before = admin.requests_sent();
+    let d = admin.describe_topics(std::slice::from_ref(&a), &paged).await.unwrap();
+    assert_eq!(admin.requests_sent() - before, 3);
+    assert!(d[0].error.is_none(), "{:?}", d[0].error);
+    assert_eq!(
+        d[0].partitions.iter().map(|p| p.partition).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    assert!(d[0].partitions.iter().all(|p| p.leader >= 0 && p.replicas.len() == 1));
+
+    // Two topics and an unknown one, in the caller's order; 8 partitions, so at least 4
+    // pages (the broker may also end a page where a topic ends).
+    let missing = common::unique_topic("adm-pages-none");
+    let before = admin.requests_sent();
+    let d = admin
+        .describe_topics(&[b.clone(), missing.clone(), a.clone()], &paged)
+        .await
+        .unwrap();
+    let pages = admin.requests_sent() - before;
+    assert!((4..=6).contains(&pages), "{pages} pages");
+    assert_eq!(
+        d.iter()
+            .map(|t| (t.topic.clone(), t.partitions.len()))
+            .collect::<Vec<_>>(),
+        [(b.clone(), 3), (missing.clone(), 0), (a.clone(), 5)]
+    );
+    assert_eq!(
+        d[1].error.as_ref().map(|e| e.code()),
+        Some("UNKNOWN_TOPIC_OR_PARTITION")
+    );
+    assert!(d[0].error.is_none() && d[2].error.is_none());
+    assert!(d[0].topic_id.is_some());
+
+    // The default page holds both topics: one request.
+    let before = admin.requests_sent();
+    let d = admin
+        .describe_topics(&[a.clone(), b.clone()], &DescribeTopicsOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(admin.requests_sent() - before, 1);
+    assert_eq!(d.iter().map(|t| t.partitions.len()).collect::<Vec<_>>(), [5, 3]);
+
+    let bad = DescribeTopicsOptions {
+        include_authorized_operations: false,
+        partition_size_limit_per_response: Some(0),
+    };
+    let e = admin.describe_topics(std::slice::from_ref(&a), &bad).await.unwrap_err();
+    assert_eq!(e.code(), "INVALID_ARGUMENT");
+    assert!(e.message.contains("partitionSizeLimitPerResponse"), "{}", e.message);
+    admin.close();
+}

@@ -75,6 +75,69 @@ async fn describing_a_known_classic_group_is_one_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_groups_on_one_coordinator_are_one_request_per_group_type() {
+    let topic = common::unique_topic("adm-batch");
+    common::create_topic(&topic, 1).await;
+    let groups: Vec<String> = (0..3)
+        .map(|i| common::unique_topic(&format!("adm-batch-{i}")))
+        .collect();
+    let setup = Admin::new(common::client_config()).unwrap();
+    for g in &groups {
+        classic_group(&setup, &topic, g).await;
+    }
+    setup.close();
+    let missing = common::unique_topic("adm-batch-none");
+    let mut ids = groups.clone();
+    ids.insert(1, missing.clone());
+    ids.push(groups[0].clone());
+    let args = DescribeGroupsArgs {
+        group_ids: ids.clone(),
+        include_authorized_operations: false,
+    };
+
+    // Types unknown: FindCoordinator per group (4), one ConsumerGroupDescribe for the
+    // four, one DescribeGroups for the four (all GROUP_ID_NOT_FOUND in the first).
+    let admin = Admin::new(common::client_config()).unwrap();
+    // Warm up: the coordinator's connection (and its ApiVersions), by another group.
+    let other = common::unique_topic("adm-batch-warm");
+    admin.describe_groups(&describe_args(&other)).await.unwrap();
+    let before = admin.requests_sent();
+    let d = admin.describe_groups(&args).await.unwrap();
+    assert_eq!(admin.requests_sent() - before, 4 + 2);
+    assert_eq!(d.iter().map(|g| g.group_id.clone()).collect::<Vec<_>>(), ids);
+    for (i, g) in d.iter().enumerate() {
+        if i == 1 {
+            assert_eq!(g.error.as_ref().map(|e| e.code()), Some("GROUP_ID_NOT_FOUND"));
+        } else {
+            assert!(g.error.is_none(), "{:?}", g.error);
+            assert_eq!((g.group_type.as_str(), g.state.as_str()), ("classic", "Empty"));
+        }
+    }
+    // Now the three are known classic groups with known coordinators: the unknown one
+    // (no type learned) gets its ConsumerGroupDescribe again, then one DescribeGroups
+    // for the four.
+    let before = admin.requests_sent();
+    let again = admin.describe_groups(&args).await.unwrap();
+    assert_eq!(admin.requests_sent() - before, 2);
+    assert_eq!(
+        again
+            .iter()
+            .map(|g| g.error.as_ref().map(|e| e.code()))
+            .collect::<Vec<_>>(),
+        [None, Some("GROUP_ID_NOT_FOUND"), None, None, None]
+    );
+    let known = DescribeGroupsArgs {
+        group_ids: groups.clone(),
+        include_authorized_operations: false,
+    };
+    let before = admin.requests_sent();
+    let d = admin.describe_groups(&known).await.unwrap();
+    assert_eq!(admin.requests_sent() - before, 1);
+    assert!(d.iter().all(|g| g.error.is_none() && g.group_type == "classic"));
+    admin.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_group_is_still_found_missing() {
     let group = common::unique_topic("adm-rt-none");
     let admin = Admin::new(common::client_config()).unwrap();

@@ -39,7 +39,9 @@ describe('admin: cluster (single broker)', () => {
       expect(c.clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/)
       expect(c.brokers.length).toBe(1)
       const [host, port] = brokers().split(',')[0]!.split(':')
-      expect(c.brokers[0]).toEqual({ nodeId: c.brokers[0]?.nodeId, host, port: Number(port), rack: null })
+      expect(c.brokers[0]).toEqual({ nodeId: c.brokers[0]?.nodeId, host, port: Number(port), rack: null, isFenced: false })
+      // The one broker is live: with fenced brokers asked for, the same list.
+      expect((await admin.describeCluster({ includeFencedBrokers: true })).brokers).toEqual(c.brokers)
       expect(c.controllerId).toBe(c.brokers[0]?.nodeId)
       expect(c.authorizedOperations).toBeNull()
       const withOps = await admin.describeCluster({ includeAuthorizedOperations: true })
@@ -48,6 +50,10 @@ describe('admin: cluster (single broker)', () => {
       expect(withOps.clusterId).toBe(c.clusterId)
       await expect(admin.describeCluster({ includeAuthorizedOperations: 1 as never })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
+      })
+      await expect(admin.describeCluster({ includeFencedBrokers: 'yes' as never })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('includeFencedBrokers'),
       })
     } finally {
       await admin.close()
@@ -293,6 +299,15 @@ describe('admin: reassignments and elections (cluster)', () => {
       down = before.replicas[1] as number
       await kafka.killBroker(cluster, down)
       const live = ids.filter((b) => b !== down)
+      // Once its session expires the controller fences it: gone from describeCluster,
+      // listed as fenced with includeFencedBrokers (KIP-1073).
+      await until('the dead broker to be fenced', 30_000, async () => {
+        const all = await admin.describeCluster({ includeFencedBrokers: true })
+        return all.brokers.find((b) => b.nodeId === down)?.isFenced === true ? true : undefined
+      })
+      expect((await admin.describeCluster()).brokers.map((b) => b.nodeId)).toEqual(live)
+      const withFenced = await admin.describeCluster({ includeFencedBrokers: true })
+      expect(withFenced.brokers.map((b) => [b.nodeId, b.isFenced])).toEqual(ids.map((b) => [b, b === down]))
       for (let i = 0; i < 8; i++) {
         await admin.listTopics() // a metadata refresh: a new random "controller"
         expect(await admin.listPartitionReassignments([{ topic, partition: 0 }])).toEqual([])

@@ -262,6 +262,19 @@ describe('admin: groups', () => {
       expect(m).toMatchObject({ clientId: 'java-848', subscribedTopics: [topic], groupInstanceId: null })
       expect(m?.memberEpoch).toBeGreaterThanOrEqual(1)
       expect(m?.targetAssignment).toEqual(m?.assignment)
+      // With a classic group and an unknown one in the same call (batched per coordinator:
+      // one ConsumerGroupDescribe, then one DescribeGroups for those it did not know).
+      const classic = uniqueTopic('grp-848-classic')
+      expect(await admin.alterConsumerGroupOffsets(classic, [{ topic, partition: 0, offset: 0 }])).toEqual([
+        { topic, partition: 0, error: null },
+      ])
+      const mixed = await admin.describeGroups([classic, groupId, 'no-such-group-848'])
+      expect(mixed.map((x) => [x.groupId, x.type, x.error?.code ?? null])).toEqual([
+        [classic, 'classic', null],
+        [groupId, 'consumer', null],
+        ['no-such-group-848', '', 'GROUP_ID_NOT_FOUND'],
+      ])
+      expect(mixed[1]?.members.map((x) => x.clientId)).toEqual(['java-848'])
       const listed = await admin.listGroups({ types: ['consumer'] })
       expect(listed.groups.find((x) => x.groupId === groupId)).toMatchObject({ type: 'consumer', protocolType: 'consumer' })
       const [busy] = await admin.deleteGroups([groupId])

@@ -169,6 +169,12 @@ describe('admin: topics', () => {
     // Without an authorizer every topic operation is allowed.
     const [withOps] = await admin.describeTopics([topic], { includeAuthorizedOperations: true })
     expect(withOps!.authorizedOperations).toEqual(expect.arrayContaining(['READ', 'WRITE', 'DESCRIBE', 'DELETE']))
+    // One partition per DescribeTopicPartitions page: the same answer, gathered.
+    expect(await admin.describeTopics([topic, unknown], { partitionSizeLimitPerResponse: 1 })).toEqual([d, missing])
+    await expect(admin.describeTopics([topic], { partitionSizeLimitPerResponse: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('partitionSizeLimitPerResponse'),
+    })
   })
 
   it("describeTopics agrees with Kafka's TopicCommand on a topic it created (id text, counts)", async () => {

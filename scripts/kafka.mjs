@@ -54,7 +54,7 @@ export {
   stopBroker,
   stopKafka,
 } from './kafka/process.mjs'
-export { consoleConsume, consoleProduce, createTopic, secureClientProperties } from './kafka/tools.mjs'
+export { consoleConsume, consoleProduce, consoleShareConsume, createTopic, secureClientProperties } from './kafka/tools.mjs'
 
 const USAGE = `usage: node scripts/kafka.mjs <command> [options]
 

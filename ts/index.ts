@@ -83,6 +83,17 @@ export type {
 export type { ItemResult } from './admin/results'
 export { AdminItemsError, throwIfFailed } from './admin/results'
 export type {
+  DescribeShareGroupsOptions,
+  ListShareGroupOffsetsSpec,
+  ShareGroupDescription,
+  ShareGroupMember,
+  ShareGroupOffsets,
+  ShareGroupOffsetToSet,
+  ShareGroupPartitionOffset,
+  ShareGroupPartitionResult,
+  ShareGroupTopicResult,
+} from './admin/share'
+export type {
   CreatePartitionsOptions,
   CreateTopicResult,
   CreateTopicsOptions,

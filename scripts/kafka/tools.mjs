@@ -135,20 +135,7 @@ export async function consoleConsume({
       jvmArgs: FAST_START_JVM_ARGS,
       timeoutMs: timeoutMs + 60_000,
     })
-    const records = result.stdout
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => {
-        const r = JSON.parse(line)
-        const buf = (v) => (v == null ? null : Buffer.from(v, 'base64'))
-        return {
-          ...r,
-          key: buf(r.key),
-          value: buf(r.value),
-          headers: r.headers.map(([k, v]) => ({ key: buf(k).toString('utf8'), value: buf(v) })),
-        }
-      })
+    const records = formattedRecords(result.stdout)
     // The 4.3.1 console consumer exits 0 even when it gives up on an error (an auth
     // failure, say); it only logs "terminating consumer process" and the exception on the
     // next line. A TimeoutException there is the normal end of --timeout-ms.
@@ -163,6 +150,85 @@ export async function consoleConsume({
       throw new KafkaScriptError(`console consumer failed for topic ${topic}: ${failure}`)
     }
     return records
+  } finally {
+    if (propsFile) fs.rmSync(propsFile, { force: true })
+  }
+}
+
+/** The records NkafkaJsonFormatter printed, one JSON line each. */
+function formattedRecords(stdout) {
+  const buf = (v) => (v == null ? null : Buffer.from(v, 'base64'))
+  return stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      const r = JSON.parse(line)
+      return {
+        ...r,
+        key: buf(r.key),
+        value: buf(r.value),
+        headers: r.headers.map(([k, v]) => ({ key: buf(k).toString('utf8'), value: buf(v) })),
+      }
+    })
+}
+
+/**
+ * Consumes from `topic` as a member of the share group `group` with the Java console share
+ * consumer (KIP-932, kafka-tools 4.3.1), accepting every record (`acknowledge`: 'accept',
+ * or 'release' / 'reject'). It joins the group, so it is also the way to make a share
+ * group with a member and start offsets without nkafka's ShareConsumer. It stops after
+ * `maxMessages` records, or after `timeoutMs` with none; resolves the records in the shape
+ * consoleConsume gives.
+ */
+export async function consoleShareConsume({
+  bootstrap,
+  topic,
+  group,
+  maxMessages,
+  timeoutMs = 10_000,
+  acknowledge = 'accept',
+  properties = {},
+}) {
+  if (!group) throw new KafkaScriptError('consoleShareConsume needs a share group id (group)')
+  if (!['accept', 'release', 'reject'].includes(acknowledge)) {
+    throw new KafkaScriptError(`acknowledge must be accept, release or reject, not ${acknowledge}`)
+  }
+  const classes = await oracleClasses()
+  const args = [
+    '--bootstrap-server',
+    bootstrap,
+    '--topic',
+    topic,
+    '--group',
+    group,
+    '--formatter',
+    'NkafkaJsonFormatter',
+    '--timeout-ms',
+    String(timeoutMs),
+  ]
+  if (maxMessages != null) args.push('--max-messages', String(maxMessages))
+  if (acknowledge !== 'accept') args.push(`--${acknowledge}`)
+  const propsFile = Object.keys(properties).length ? writePropertiesFile(properties) : null
+  if (propsFile) args.push('--command-config', propsFile)
+  try {
+    const result = await runJava('tools', 'org.apache.kafka.tools.consumer.ConsoleShareConsumer', args, {
+      classpath: [classes],
+      jvmArgs: FAST_START_JVM_ARGS,
+      timeoutMs: timeoutMs + 60_000,
+    })
+    // Like the console consumer, it may exit 0 after logging why it gave up.
+    const fatal = /terminating consumer process:.*\n(\S+)(.*)/.exec(result.stderr)
+    const failure =
+      result.code !== 0
+        ? `exit ${result.timedOut ? 'after a hard timeout' : result.code}`
+        : fatal && !fatal[1].endsWith('.TimeoutException')
+          ? `${fatal[1]}${fatal[2]}`
+          : null
+    if (failure) {
+      throw new KafkaScriptError(`console share consumer failed for topic ${topic}, group ${group}: ${failure}`)
+    }
+    return formattedRecords(result.stdout)
   } finally {
     if (propsFile) fs.rmSync(propsFile, { force: true })
   }

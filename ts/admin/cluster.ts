@@ -8,7 +8,8 @@ export interface ClusterDescription {
   clusterId: string | null
   /** In KRaft a live broker that forwards to the controller quorum (clients never reach the quorum). */
   controllerId: number
-  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>
+  /** `isFenced`: the controller fenced the broker (down, or not caught up yet); such brokers are listed only with `includeFencedBrokers`. */
+  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null; isFenced: boolean }>
   /**
    * With `includeAuthorizedOperations`: the ACL operations this client may perform on the
    * cluster (Java's `AclOperation` names: 'DESCRIBE', 'ALTER', 'ALTER_CONFIGS', ...); else null.
@@ -18,6 +19,8 @@ export interface ClusterDescription {
 
 export interface DescribeClusterOptions {
   includeAuthorizedOperations?: boolean
+  /** Also list fenced brokers (DescribeCluster v2, KIP-1073, Kafka 4.0+). */
+  includeFencedBrokers?: boolean
 }
 
 /** One replica in a log dir. Sizes are bigints (Kafka's longs). */
@@ -125,11 +128,16 @@ type Wire<T> = Omit<T, 'error'> & { error: BindingError | null }
 /** @internal */
 export async function describeCluster(binding: BindingAdmin, options: DescribeClusterOptions): Promise<ClusterDescription> {
   const opts = (options ?? {}) as Record<string, unknown>
-  const v = opts.includeAuthorizedOperations
-  if (v !== undefined && typeof v !== 'boolean') {
-    throw invalidArgument(`describeCluster options.includeAuthorizedOperations must be a boolean, got ${describe(v)}`)
+  for (const k of ['includeAuthorizedOperations', 'includeFencedBrokers']) {
+    const v = opts[k]
+    if (v !== undefined && typeof v !== 'boolean') {
+      throw invalidArgument(`describeCluster options.${k} must be a boolean, got ${describe(v)}`)
+    }
   }
-  return rpc<ClusterDescription>(binding, 'describeCluster', { includeAuthorizedOperations: v === true })
+  return rpc<ClusterDescription>(binding, 'describeCluster', {
+    includeAuthorizedOperations: opts.includeAuthorizedOperations === true,
+    includeFencedBrokers: opts.includeFencedBrokers === true,
+  })
 }
 
 /** @internal */

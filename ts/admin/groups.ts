@@ -165,26 +165,30 @@ export interface RemoveMemberResult {
   error: KafkaError | null
 }
 
-function stringArray(call: string, field: string, v: unknown): string[] {
+/** @internal */
+export function stringArray(call: string, field: string, v: unknown): string[] {
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
     throw invalidArgument(`${call} ${field} must be an array of strings, got ${describe(v)}`)
   }
   return v
 }
 
-function groupId(call: string, v: unknown): string {
+/** @internal */
+export function groupId(call: string, v: unknown): string {
   if (typeof v !== 'string') throw invalidArgument(`${call} groupId must be a string, got ${describe(v)}`)
   return v
 }
 
-function object(call: string, field: string, v: unknown): Record<string, unknown> {
+/** @internal */
+export function object(call: string, field: string, v: unknown): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw invalidArgument(`${call} ${field} must be an object, got ${describe(v)}`)
   }
   return v as Record<string, unknown>
 }
 
-function partitionOf(call: string, field: string, v: unknown): TopicPartitionRef {
+/** @internal */
+export function partitionOf(call: string, field: string, v: unknown): TopicPartitionRef {
   const o = object(call, field, v)
   if (typeof o.topic !== 'string') {
     throw invalidArgument(`${call} ${field}.topic must be a string, got ${describe(o.topic)}`)
@@ -195,12 +199,14 @@ function partitionOf(call: string, field: string, v: unknown): TopicPartitionRef
   return { topic: o.topic, partition: o.partition as number }
 }
 
-function partitionsOf(call: string, field: string, v: unknown): TopicPartitionRef[] {
+/** @internal */
+export function partitionsOf(call: string, field: string, v: unknown): TopicPartitionRef[] {
   if (!Array.isArray(v)) throw invalidArgument(`${call} ${field} must be an array, got ${describe(v)}`)
   return v.map((p, i) => partitionOf(call, `${field}[${i}]`, p))
 }
 
-type Wire<T> = Omit<T, 'error'> & { error: BindingError | null }
+/** @internal */
+export type Wire<T> = Omit<T, 'error'> & { error: BindingError | null }
 
 /** @internal */
 export async function describeGroups(

@@ -74,6 +74,19 @@ import {
   type QuotaFilter,
 } from './quotas'
 import {
+  alterShareGroupOffsets,
+  type DescribeShareGroupsOptions,
+  deleteShareGroupOffsets,
+  describeShareGroups,
+  type ListShareGroupOffsetsSpec,
+  listShareGroupOffsets,
+  type ShareGroupDescription,
+  type ShareGroupOffsets,
+  type ShareGroupOffsetToSet,
+  type ShareGroupPartitionResult,
+  type ShareGroupTopicResult,
+} from './share'
+import {
   type CreatePartitionsOptions,
   type CreateTopicResult,
   type CreateTopicsOptions,
@@ -320,6 +333,32 @@ export class Admin {
   async removeMembersFromConsumerGroup(groupId: string, members?: Array<{ groupInstanceId: string }>): Promise<RemoveMemberResult[]> {
     this.ensureOpen()
     return removeMembersFromConsumerGroup(this.binding, groupId, members)
+  }
+
+  // ---- share groups (ts/admin/share.ts) ----
+
+  /** Describes share groups (KIP-932): state, epochs, members and their assignments; one result per group, in order. */
+  async describeShareGroups(groupIds: string[], options: DescribeShareGroupsOptions = {}): Promise<ShareGroupDescription[]> {
+    this.ensureOpen()
+    return describeShareGroups(this.binding, groupIds, options)
+  }
+
+  /** Start offsets of share groups per partition (DescribeShareGroupOffsets). */
+  async listShareGroupOffsets(groups: ListShareGroupOffsetsSpec[]): Promise<ShareGroupOffsets[]> {
+    this.ensureOpen()
+    return listShareGroupOffsets(this.binding, groups)
+  }
+
+  /** Sets a share group's start offsets; the group must have no members (else NON_EMPTY_GROUP per partition). */
+  async alterShareGroupOffsets(groupId: string, offsets: ShareGroupOffsetToSet[]): Promise<ShareGroupPartitionResult[]> {
+    this.ensureOpen()
+    return alterShareGroupOffsets(this.binding, groupId, offsets)
+  }
+
+  /** Deletes a share group's state for whole topics; the group must have no members. */
+  async deleteShareGroupOffsets(groupId: string, topics: string[]): Promise<ShareGroupTopicResult[]> {
+    this.ensureOpen()
+    return deleteShareGroupOffsets(this.binding, groupId, topics)
   }
 
   /** Closes connections; later calls throw CLIENT_CLOSED. */

@@ -60,6 +60,8 @@ export interface ListTopicsOptions {
 export interface DescribeTopicsOptions {
   /** Also report the ACL operations this client may perform on each topic. */
   includeAuthorizedOperations?: boolean
+  /** Partitions per DescribeTopicPartitions response (its page size; Java's name). Default 2000. */
+  partitionSizeLimitPerResponse?: number
 }
 
 export interface TopicPartitionInfo {
@@ -208,9 +210,13 @@ export async function describeTopics(binding: BindingAdmin, topics: string[], op
   for (const [i, t] of topics.entries()) checkTopicName(`topics[${i}]`, t)
   checkObject('describeTopics', options)
   checkBool('describeTopics', options as Record<string, unknown>, 'includeAuthorizedOperations')
+  const limit: unknown = options.partitionSizeLimitPerResponse
+  if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit <= 0 || limit > 2 ** 31 - 1)) {
+    throw invalidArgument(`describeTopics options.partitionSizeLimitPerResponse must be a positive integer, got ${describe(limit)}`)
+  }
   const r = await rpc<Wire<TopicDescription>[]>(binding, 'describeTopics', {
     items: topics,
-    options: { includeAuthorizedOperations: options.includeAuthorizedOperations ?? false },
+    options: { includeAuthorizedOperations: options.includeAuthorizedOperations ?? false, partitionSizeLimitPerResponse: limit },
   })
   return withErrors(r)
 }

@@ -90,6 +90,11 @@ async fn dispatch(a: &Admin, op: &str, args: &str) -> nkafka_client::Result<Stri
         "alterConsumerGroupOffsets" => reply(a.alter_consumer_group_offsets(&parse(op, args)?).await?),
         "deleteConsumerGroupOffsets" => reply(a.delete_consumer_group_offsets(&parse(op, args)?).await?),
         "removeMembersFromConsumerGroup" => reply(a.remove_members_from_consumer_group(&parse(op, args)?).await?),
+        // share groups
+        "describeShareGroups" => reply(a.describe_share_groups(&parse(op, args)?).await?),
+        "listShareGroupOffsets" => reply(a.list_share_group_offsets(&parse(op, args)?).await?),
+        "alterShareGroupOffsets" => reply(a.alter_share_group_offsets(&parse(op, args)?).await?),
+        "deleteShareGroupOffsets" => reply(a.delete_share_group_offsets(&parse(op, args)?).await?),
         _ => Err(nkafka_client::Error::argument(
             "admin operation",
             format!("`{op}` is not one this binding knows"),

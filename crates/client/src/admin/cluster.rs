@@ -30,6 +30,10 @@ pub struct DescribeClusterOptions {
     /// Also report the operations this client may perform on the cluster.
     #[serde(default)]
     pub include_authorized_operations: bool,
+    /// Also list fenced brokers (registered, but not heartbeating: down or starting;
+    /// DescribeCluster v2, KIP-1073).
+    #[serde(default)]
+    pub include_fenced_brokers: bool,
 }
 
 /// Brokers, controller and cluster id.
@@ -59,6 +63,9 @@ pub struct ClusterBroker {
     pub port: i32,
     /// broker.rack
     pub rack: Option<String>,
+    /// The controller fenced it (it stopped heartbeating); listed only with
+    /// `include_fenced_brokers`, else always false.
+    pub is_fenced: bool,
 }
 
 /// Options of `describe_log_dirs`.
@@ -290,11 +297,22 @@ impl Admin {
     /// from metadata.
     pub async fn describe_cluster_info(&self, options: &DescribeClusterOptions) -> Result<ClusterDescription> {
         let include = options.include_authorized_operations;
+        let fenced = options.include_fenced_brokers;
         let answer = self
             .retry("DescribeCluster", |d| async move {
                 let (_, resp): (_, DescribeClusterResponse) = self
-                    .send(&Target::Any, ApiKey::DescribeCluster, d, |_| {
-                        Ok(DescribeClusterRequest::default().with_include_cluster_authorized_operations(include))
+                    .send(&Target::Any, ApiKey::DescribeCluster, d, |v| {
+                        if fenced && v < 2 {
+                            return Err(Error::new(
+                                Kind::UnsupportedVersion,
+                                format!(
+                                    "describeCluster includeFencedBrokers needs DescribeCluster v2 (KIP-1073, Kafka 4.0); the broker speaks v{v}"
+                                ),
+                            ));
+                        }
+                        Ok(DescribeClusterRequest::default()
+                            .with_include_cluster_authorized_operations(include)
+                            .with_include_fenced_brokers(fenced))
                     })
                     .await?;
                 if let Some(e) = to_error(resp.error_code, resp.error_message.as_deref()) {
@@ -307,7 +325,7 @@ impl Admin {
             Ok(r) => r,
             // A broker before Kafka 2.8: the same from metadata, which cannot carry the
             // cluster's authorized operations here.
-            Err(e) if e.kind == Kind::UnsupportedVersion && !include => {
+            Err(e) if e.kind == Kind::UnsupportedVersion && !include && !fenced => {
                 let meta = self.describe_cluster().await?;
                 let mut brokers: Vec<ClusterBroker> = meta
                     .brokers
@@ -317,6 +335,7 @@ impl Admin {
                         host: b.addr.host.clone(),
                         port: i32::from(b.addr.port),
                         rack: b.rack.clone(),
+                        is_fenced: false,
                     })
                     .collect();
                 brokers.sort_by_key(|b| b.node_id);
@@ -337,6 +356,7 @@ impl Admin {
                 host: b.host.to_string(),
                 port: b.port,
                 rack: b.rack.map(|r| r.to_string()),
+                is_fenced: b.is_fenced,
             })
             .collect();
         brokers.sort_by_key(|b| b.node_id);

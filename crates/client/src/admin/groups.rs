@@ -1,15 +1,15 @@
 //! Groups: listing, describing, deleting, and their committed offsets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use kafka_protocol::messages::consumer_group_describe_response;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
+use kafka_protocol::messages::{consumer_group_describe_response, describe_groups_response};
 use kafka_protocol::messages::{
     ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, DeleteGroupsRequest, DeleteGroupsResponse,
     DescribeGroupsRequest, DescribeGroupsResponse, GroupId, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
@@ -125,6 +125,9 @@ impl Admin {
                 Ok(gs) => {
                     for g in gs {
                         let id = g.group_id.0.to_string();
+                        if !g.group_type.is_empty() {
+                            self.note_group_type(&id, &g.group_type);
+                        }
                         groups.insert(
                             id.clone(),
                             ListedGroup {
@@ -405,7 +408,7 @@ pub struct MemberResult {
 }
 
 /// Prefixes an error's message with the group it is about.
-fn in_group(mut e: Error, group: &str) -> Error {
+pub(crate) fn in_group(mut e: Error, group: &str) -> Error {
     if !e.message.starts_with("group `") {
         e.message = format!("group `{group}`: {}", e.message);
     }
@@ -413,19 +416,19 @@ fn in_group(mut e: Error, group: &str) -> Error {
 }
 
 /// An error about one partition of a group.
-fn in_partition(e: Error, group: &str, topic: &str, partition: i32) -> Error {
+pub(crate) fn in_partition(e: Error, group: &str, topic: &str, partition: i32) -> Error {
     let mut e = e.with_partition(&Arc::from(topic), partition);
     e.message = format!("group `{group}` partition {topic}-{partition}: {}", e.message);
     e
 }
 
-fn check_group_id(group: &str) -> Option<Error> {
+pub(crate) fn check_group_id(group: &str) -> Option<Error> {
     group
         .is_empty()
         .then(|| Error::argument("group id", "'' is not a group id (it must not be empty)"))
 }
 
-fn check_partition(topic: &str, partition: i32) -> Option<Error> {
+pub(crate) fn check_partition(topic: &str, partition: i32) -> Option<Error> {
     if topic.is_empty() {
         Some(Error::argument("topic", "'' is not a topic name"))
     } else if partition < 0 {
@@ -440,13 +443,13 @@ fn check_partition(topic: &str, partition: i32) -> Option<Error> {
 
 /// The codes after which the same request to the group's coordinator (found again) can
 /// succeed: a moved or still-loading coordinator.
-fn coordinator_busy(code: ErrorCode) -> bool {
+pub(crate) fn coordinator_busy(code: ErrorCode) -> bool {
     code == ErrorCode::NOT_COORDINATOR
         || code == ErrorCode::COORDINATOR_NOT_AVAILABLE
         || code == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
 }
 
-fn partitions_of(topics: &[(String, Vec<i32>)]) -> Vec<GroupPartition> {
+pub(crate) fn partitions_of(topics: &[(String, Vec<i32>)]) -> Vec<GroupPartition> {
     let mut out: Vec<GroupPartition> = topics
         .iter()
         .flat_map(|(t, ps)| {
@@ -471,7 +474,7 @@ fn decoded_partitions(parts: Vec<crate::types::TopicPartition>) -> Vec<GroupPart
 }
 
 /// Groups partitions by topic, sorted, for requests.
-fn by_topic<'a>(parts: impl IntoIterator<Item = (&'a str, i32)>) -> BTreeMap<&'a str, Vec<i32>> {
+pub(crate) fn by_topic<'a>(parts: impl IntoIterator<Item = (&'a str, i32)>) -> BTreeMap<&'a str, Vec<i32>> {
     let mut m: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for (t, p) in parts {
         m.entry(t).or_default().push(p);
@@ -483,11 +486,11 @@ fn by_topic<'a>(parts: impl IntoIterator<Item = (&'a str, i32)>) -> BTreeMap<&'a
     m
 }
 
-fn name(s: &str) -> TopicName {
+pub(crate) fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
 }
 
-fn gid(s: &str) -> GroupId {
+pub(crate) fn gid(s: &str) -> GroupId {
     GroupId(StrBytes::from_string(s.to_string()))
 }
 
@@ -498,14 +501,33 @@ impl Admin {
     /// Describes groups, each asked of its coordinator. As Java's admin client does, a
     /// group is first described with ConsumerGroupDescribe (KIP-848); when the coordinator
     /// says GROUP_ID_NOT_FOUND (the group is classic, or unknown) or the broker predates
-    /// that API, with DescribeGroups. An unknown group is the item's GROUP_ID_NOT_FOUND
+    /// that API, with DescribeGroups. Several groups go batched per coordinator (see
+    /// `describe_batched`), and a group known to be classic skips the first request. An unknown group is the item's GROUP_ID_NOT_FOUND
     /// (DescribeGroups v6 says so; older versions report the state `Dead`, which is mapped
     /// to the same error).
     pub async fn describe_groups(&self, args: &DescribeGroupsArgs) -> Result<Vec<GroupDescription>> {
         let ops = args.include_authorized_operations;
-        let asks = args.group_ids.iter().map(|g| async move {
-            if let Some(e) = check_group_id(g) {
-                return GroupDescription::failed(g, e);
+        let mut ids: Vec<&str> = args
+            .group_ids
+            .iter()
+            .filter(|g| check_group_id(g).is_none())
+            .map(String::as_str)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut done: HashMap<String, GroupDescription> = HashMap::new();
+        if ids.len() > 1 {
+            done = self.describe_batched(&ids, ops).await;
+        }
+        let rest = ids.iter().filter(|g| !done.contains_key(**g)).map(|&g| async move {
+            // A group known to be classic (listed, or described before) goes straight to
+            // DescribeGroups; GROUP_ID_NOT_FOUND there (the group was deleted, or made
+            // again as a KIP-848 group) falls back to the usual order.
+            if self.group_type(g).as_deref() == Some("classic") {
+                match self.retry("DescribeGroups", |d| self.classic_describe(g, ops, d)).await {
+                    Err(e) if e.kind == Kind::Broker(ErrorCode::GROUP_ID_NOT_FOUND) => {}
+                    r => return (g, self.described(g, r)),
+                }
             }
             let kip848 = self
                 .retry("ConsumerGroupDescribe", |d| self.consumer_group_describe(g, ops, d))
@@ -515,29 +537,156 @@ impl Admin {
                 Ok(None) => self.retry("DescribeGroups", |d| self.classic_describe(g, ops, d)).await,
                 Err(e) => Err(e),
             };
-            r.unwrap_or_else(|e| GroupDescription::failed(g, in_group(e, g)))
+            (g, self.described(g, r))
         });
-        Ok(futures_util::future::join_all(asks).await)
+        for (g, desc) in futures_util::future::join_all(rest).await {
+            done.insert(g.to_string(), desc);
+        }
+        Ok(args
+            .group_ids
+            .iter()
+            .map(|g| match check_group_id(g) {
+                Some(e) => GroupDescription::failed(g, e),
+                None => done.get(g).cloned().unwrap_or_else(|| {
+                    GroupDescription::failed(g, Error::new(Kind::Internal, "group left unanswered"))
+                }),
+            })
+            .collect())
+    }
+
+    /// The batched first pass of `describe_groups` over several groups: one
+    /// ConsumerGroupDescribe per coordinator for the groups not known to be classic, then
+    /// one DescribeGroups per coordinator for the known classic ones and those the first
+    /// said GROUP_ID_NOT_FOUND of. What it cannot settle in one try (a coordinator not
+    /// found, moved or loading, a failed request, a stale classic hint) is left out, for
+    /// the per-group path and its retries.
+    async fn describe_batched(&self, ids: &[&str], ops: bool) -> HashMap<String, GroupDescription> {
+        let deadline = self.deadline();
+        let mut done = HashMap::new();
+        let nodes = futures_util::future::join_all(
+            ids.iter()
+                .map(|&g| async move { (g, self.coordinator(g).node(deadline).await) }),
+        )
+        .await;
+        let mut kip848: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
+        let mut classic: BTreeMap<i32, Vec<(&str, bool)>> = BTreeMap::new();
+        for (g, n) in nodes {
+            let Ok(n) = n else { continue };
+            if self.group_type(g).as_deref() == Some("classic") {
+                classic.entry(n).or_default().push((g, true));
+            } else {
+                kip848.entry(n).or_default().push(g);
+            }
+        }
+        let first = kip848.iter().map(|(&n, gs)| async move {
+            (
+                n,
+                gs,
+                self.consumer_group_describe_many(&Target::Broker(n), gs, ops, deadline)
+                    .await,
+            )
+        });
+        for (n, gs, r) in futures_util::future::join_all(first).await {
+            let Ok(rs) = r else { continue };
+            for (&g, r) in gs.iter().zip(rs) {
+                match r {
+                    Ok(Some(desc)) => {
+                        done.insert(g.to_string(), self.described(g, Ok(desc)));
+                    }
+                    Ok(None) => classic.entry(n).or_default().push((g, false)),
+                    Err(e) if crate::admin::should_retry(&e) => {}
+                    Err(e) => {
+                        done.insert(g.to_string(), self.described(g, Err(e)));
+                    }
+                }
+            }
+        }
+        let second = classic.iter().map(|(&n, gs)| async move {
+            let names: Vec<&str> = gs.iter().map(|(g, _)| *g).collect();
+            (
+                gs,
+                self.classic_describe_many(&Target::Broker(n), &names, ops, deadline)
+                    .await,
+            )
+        });
+        for (gs, r) in futures_util::future::join_all(second).await {
+            let Ok(rs) = r else { continue };
+            for (&(g, hinted), r) in gs.iter().zip(rs) {
+                match r {
+                    Err(e) if hinted && e.kind == Kind::Broker(ErrorCode::GROUP_ID_NOT_FOUND) => {
+                        // The hint is stale: the per-group path asks in the usual order.
+                        self.note_group_type(g, "");
+                    }
+                    Err(e) if crate::admin::should_retry(&e) => {}
+                    r => {
+                        done.insert(g.to_string(), self.described(g, r));
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// The result for one group of `describe_groups`, its type remembered.
+    fn described(&self, g: &str, r: Result<GroupDescription>) -> GroupDescription {
+        match r {
+            Ok(desc) => {
+                self.note_group_type(g, &desc.group_type);
+                desc
+            }
+            Err(e) => GroupDescription::failed(g, in_group(e, g)),
+        }
     }
 
     /// One ConsumerGroupDescribe attempt; `None` when the group is not a KIP-848 group
     /// (or the broker has no ConsumerGroupDescribe).
     async fn consumer_group_describe(&self, g: &str, ops: bool, d: Instant) -> Result<Option<GroupDescription>> {
+        let mut r = self
+            .consumer_group_describe_many(&Target::Group(g.to_string()), &[g], ops, d)
+            .await?;
+        r.pop()
+            .unwrap_or_else(|| Err(Error::new(Kind::Protocol, "ConsumerGroupDescribe answered no group")))
+    }
+
+    /// One ConsumerGroupDescribe to `target` for `groups` (all coordinated by it): per
+    /// group, in order, its description, `None` (not a KIP-848 group), or its error.
+    async fn consumer_group_describe_many(
+        &self,
+        target: &Target,
+        groups: &[&str],
+        ops: bool,
+        d: Instant,
+    ) -> Result<Vec<Result<Option<GroupDescription>>>> {
         let sent = self
-            .send(&Target::Group(g.to_string()), ApiKey::ConsumerGroupDescribe, d, |_| {
+            .send(target, ApiKey::ConsumerGroupDescribe, d, |_| {
                 Ok(ConsumerGroupDescribeRequest::default()
-                    .with_group_ids(vec![gid(g)])
+                    .with_group_ids(groups.iter().map(|g| gid(g)).collect())
                     .with_include_authorized_operations(ops))
             })
             .await;
         let (node, resp): (i32, ConsumerGroupDescribeResponse) = match sent {
             Ok(r) => r,
-            Err(e) if e.kind == Kind::UnsupportedVersion => return Ok(None),
+            Err(e) if e.kind == Kind::UnsupportedVersion => return Ok(groups.iter().map(|_| Ok(None)).collect()),
             Err(e) => return Err(e),
         };
-        let Some(grp) = resp.groups.into_iter().find(|x| *x.group_id.0 == *g) else {
-            return Err(Error::new(Kind::Protocol, "ConsumerGroupDescribe left the group out"));
-        };
+        let mut by_id: BTreeMap<String, consumer_group_describe_response::DescribedGroup> =
+            resp.groups.into_iter().map(|x| (x.group_id.0.to_string(), x)).collect();
+        Ok(groups
+            .iter()
+            .map(|g| match by_id.remove(*g) {
+                Some(grp) => self.kip848_description(g, node, grp, ops),
+                None => Err(Error::new(Kind::Protocol, "ConsumerGroupDescribe left the group out")),
+            })
+            .collect())
+    }
+
+    fn kip848_description(
+        &self,
+        g: &str,
+        node: i32,
+        grp: consumer_group_describe_response::DescribedGroup,
+        ops: bool,
+    ) -> Result<Option<GroupDescription>> {
         if grp.error_code == ErrorCode::GROUP_ID_NOT_FOUND.0 {
             return Ok(None);
         }
@@ -589,8 +738,24 @@ impl Admin {
 
     /// One DescribeGroups attempt for a classic group.
     async fn classic_describe(&self, g: &str, ops: bool, d: Instant) -> Result<GroupDescription> {
+        let mut r = self
+            .classic_describe_many(&Target::Group(g.to_string()), &[g], ops, d)
+            .await?;
+        r.pop()
+            .unwrap_or_else(|| Err(Error::new(Kind::Protocol, "DescribeGroups answered no group")))
+    }
+
+    /// One DescribeGroups to `target` for `groups` (all coordinated by it): per group, in
+    /// order, its description or its error.
+    async fn classic_describe_many(
+        &self,
+        target: &Target,
+        groups: &[&str],
+        ops: bool,
+        d: Instant,
+    ) -> Result<Vec<Result<GroupDescription>>> {
         let (node, resp): (i32, DescribeGroupsResponse) = self
-            .send(&Target::Group(g.to_string()), ApiKey::DescribeGroups, d, |v| {
+            .send(target, ApiKey::DescribeGroups, d, |v| {
                 if ops && v < 3 {
                     return Err(Error::new(
                         Kind::UnsupportedVersion,
@@ -598,13 +763,28 @@ impl Admin {
                     ));
                 }
                 Ok(DescribeGroupsRequest::default()
-                    .with_groups(vec![gid(g)])
+                    .with_groups(groups.iter().map(|g| gid(g)).collect())
                     .with_include_authorized_operations(ops))
             })
             .await?;
-        let Some(grp) = resp.groups.into_iter().find(|x| *x.group_id.0 == *g) else {
-            return Err(Error::new(Kind::Protocol, "DescribeGroups left the group out"));
-        };
+        let mut by_id: BTreeMap<String, describe_groups_response::DescribedGroup> =
+            resp.groups.into_iter().map(|x| (x.group_id.0.to_string(), x)).collect();
+        Ok(groups
+            .iter()
+            .map(|g| match by_id.remove(*g) {
+                Some(grp) => self.classic_description(g, node, grp, ops),
+                None => Err(Error::new(Kind::Protocol, "DescribeGroups left the group out")),
+            })
+            .collect())
+    }
+
+    fn classic_description(
+        &self,
+        g: &str,
+        node: i32,
+        grp: describe_groups_response::DescribedGroup,
+        ops: bool,
+    ) -> Result<GroupDescription> {
         if let Some(e) = self.group_error(g, node, grp.error_code, grp.error_message.as_deref()) {
             return Err(e);
         }

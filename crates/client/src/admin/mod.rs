@@ -12,7 +12,7 @@
 //! The operations live in one file per area, each an `impl Admin` block: `topics`
 //! (metadata, create, delete, partitions, records, offsets), `configs`, `groups`,
 //! `cluster` (log dirs, reassignments, elections), `acls` (ACLs and SCRAM users),
-//! `quotas`. An operation on many items (topics, groups, resources) reports an outcome per
+//! `quotas`, `share` (share groups). An operation on many items (topics, groups, resources) reports an outcome per
 //! item: one bad item never fails the others. Only a failure of the whole request (no
 //! broker reachable, a malformed argument) fails the call.
 
@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod configs;
 pub mod groups;
 pub mod quotas;
+pub mod share;
 pub mod topics;
 
 use std::collections::HashMap;
@@ -70,6 +71,10 @@ pub struct Admin {
     cluster: Arc<Cluster>,
     /// Coordinators by group id, found once and forgotten when they move.
     coordinators: Mutex<HashMap<String, Arc<Coordinator>>>,
+    /// Group types (`classic`, `consumer`, `share`) by group id, as ListGroups and earlier
+    /// describes told them: `describe_groups` sends a known classic group's DescribeGroups
+    /// first instead of a ConsumerGroupDescribe that would say GROUP_ID_NOT_FOUND.
+    group_types: Mutex<HashMap<String, String>>,
     jitter: AtomicU64,
 }
 
@@ -84,6 +89,7 @@ impl Admin {
         Ok(Admin {
             cluster: Cluster::new(cfg, 16),
             coordinators: Mutex::new(HashMap::new()),
+            group_types: Mutex::new(HashMap::new()),
             jitter: AtomicU64::new(11),
         })
     }
@@ -379,6 +385,27 @@ impl Admin {
             self.coordinator(g).on_error(node, e);
         }
         Ok((node, r?))
+    }
+
+    /// The type `group` was last seen with, if any.
+    pub(crate) fn group_type(&self, group: &str) -> Option<String> {
+        self.group_types.lock().get(group).cloned()
+    }
+
+    /// Remembers the type of `group` (bounded like the coordinators: past the bound the
+    /// hints start over, which costs a describe one more round trip, nothing else).
+    pub(crate) fn note_group_type(&self, group: &str, group_type: &str) {
+        let mut map = self.group_types.lock();
+        if map.len() >= MAX_COORDINATORS && !map.contains_key(group) {
+            map.clear();
+        }
+        map.insert(group.to_string(), group_type.to_string());
+    }
+
+    /// Requests this client has written on its connections (tests count round trips
+    /// with it).
+    pub fn requests_sent(&self) -> usize {
+        self.cluster.requests_sent(Purpose::Control)
     }
 
     /// Forgets the coordinator of `group` when `code` says it moved, so the next attempt

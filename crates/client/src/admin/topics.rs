@@ -24,11 +24,13 @@ use kafka_protocol::messages::create_topics_request::{
 };
 use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::describe_topic_partitions_request;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
-    DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse, ListOffsetsResponse,
-    MetadataRequest, MetadataResponse, TopicName,
+    DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
+    DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, ListOffsetsResponse, MetadataRequest,
+    MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use nkafka_protocol::error::ErrorCode;
@@ -132,6 +134,10 @@ pub struct DescribeTopicsOptions {
     /// Also report which ACL operations this client may perform on each topic.
     #[serde(default)]
     pub include_authorized_operations: bool,
+    /// Partitions per DescribeTopicPartitions response (the broker's page size; Java's
+    /// `partitionSizeLimitPerResponse`); default 2000, as Java's.
+    #[serde(default)]
+    pub partition_size_limit_per_response: Option<i32>,
 }
 
 /// A topic as `describe_topics` reports it.
@@ -501,67 +507,85 @@ impl Admin {
             |_, _| true,
         );
         let ops = options.include_authorized_operations;
+        let limit = options.partition_size_limit_per_response.unwrap_or(2000);
+        if limit <= 0 {
+            return Err(Error::argument(
+                "partitionSizeLimitPerResponse",
+                format!("{limit} is not a positive number of partitions"),
+            ));
+        }
         let keys = send.into_iter().map(|(k, ())| k).collect();
         let done = self
-            .retry_each("Metadata", self.deadline(), keys, |names: Vec<String>, d| async move {
-                let (_, resp): (_, MetadataResponse) = self
-                    .send(&Target::Any, ApiKey::Metadata, d, |v| {
-                        if ops && v < 8 {
-                            return Err(Error::new(
-                                Kind::UnsupportedVersion,
-                                format!("includeAuthorizedOperations needs Metadata v8 (the broker speaks v{v})"),
-                            ));
-                        }
-                        Ok(MetadataRequest::default()
-                            .with_topics(Some(
-                                names
-                                    .iter()
-                                    .map(|n| MetadataRequestTopic::default().with_name(Some(name(n))))
-                                    .collect(),
-                            ))
-                            .with_allow_auto_topic_creation(false)
-                            .with_include_topic_authorized_operations(ops))
-                    })
-                    .await?;
-                Ok(resp
-                    .topics
-                    .into_iter()
-                    .filter_map(|t| {
-                        let topic = t.name?.0.to_string();
-                        let r = match to_error(t.error_code, None) {
-                            Some(e) => Err(e),
-                            None => {
-                                let mut partitions: Vec<TopicPartitionInfo> = t
-                                    .partitions
-                                    .into_iter()
-                                    .map(|p| TopicPartitionInfo {
-                                        partition: p.partition_index,
-                                        leader: p.leader_id.0,
-                                        leader_epoch: p.leader_epoch,
-                                        replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
-                                        isr: p.isr_nodes.iter().map(|b| b.0).collect(),
-                                        offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
-                                    })
-                                    .collect();
-                                partitions.sort_by_key(|p| p.partition);
-                                Ok(TopicDescription {
-                                    topic: topic.clone(),
-                                    error: None,
-                                    topic_id: topic_id_text(t.topic_id.as_bytes()),
-                                    is_internal: t.is_internal,
-                                    partitions,
-                                    authorized_operations: if ops {
-                                        authorized_operations(t.topic_authorized_operations)
-                                    } else {
-                                        None
-                                    },
-                                })
+            .retry_each(
+                "DescribeTopics",
+                self.deadline(),
+                keys,
+                |names: Vec<String>, d| async move {
+                    // DescribeTopicPartitions (KIP-966, Kafka 3.8+) pages large topics;
+                    // Metadata where the broker has no such API.
+                    match self.describe_topic_partitions(&names, limit, ops, d).await {
+                        Err(e) if e.kind == Kind::UnsupportedVersion => {}
+                        r => return r,
+                    }
+                    let (_, resp): (_, MetadataResponse) = self
+                        .send(&Target::Any, ApiKey::Metadata, d, |v| {
+                            if ops && v < 8 {
+                                return Err(Error::new(
+                                    Kind::UnsupportedVersion,
+                                    format!("includeAuthorizedOperations needs Metadata v8 (the broker speaks v{v})"),
+                                ));
                             }
-                        };
-                        Some((topic, r))
-                    })
-                    .collect())
-            })
+                            Ok(MetadataRequest::default()
+                                .with_topics(Some(
+                                    names
+                                        .iter()
+                                        .map(|n| MetadataRequestTopic::default().with_name(Some(name(n))))
+                                        .collect(),
+                                ))
+                                .with_allow_auto_topic_creation(false)
+                                .with_include_topic_authorized_operations(ops))
+                        })
+                        .await?;
+                    Ok(resp
+                        .topics
+                        .into_iter()
+                        .filter_map(|t| {
+                            let topic = t.name?.0.to_string();
+                            let r = match to_error(t.error_code, None) {
+                                Some(e) => Err(e),
+                                None => {
+                                    let mut partitions: Vec<TopicPartitionInfo> = t
+                                        .partitions
+                                        .into_iter()
+                                        .map(|p| TopicPartitionInfo {
+                                            partition: p.partition_index,
+                                            leader: p.leader_id.0,
+                                            leader_epoch: p.leader_epoch,
+                                            replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                                            isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                                            offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                                        })
+                                        .collect();
+                                    partitions.sort_by_key(|p| p.partition);
+                                    Ok(TopicDescription {
+                                        topic: topic.clone(),
+                                        error: None,
+                                        topic_id: topic_id_text(t.topic_id.as_bytes()),
+                                        is_internal: t.is_internal,
+                                        partitions,
+                                        authorized_operations: if ops {
+                                            authorized_operations(t.topic_authorized_operations)
+                                        } else {
+                                            None
+                                        },
+                                    })
+                                }
+                            };
+                            Some((topic, r))
+                        })
+                        .collect())
+                },
+            )
             .await?;
         Ok(names
             .iter()
@@ -576,6 +600,108 @@ impl Admin {
                     partitions: Vec::new(),
                     authorized_operations: None,
                 })
+            })
+            .collect())
+    }
+
+    /// One attempt of `describe_topics` with DescribeTopicPartitions: the broker answers
+    /// at most `limit` partitions per response and a cursor (topic, partition) to go on
+    /// from; the same topics are sent again with it until no cursor comes back. A topic
+    /// may span pages: its partitions are gathered.
+    async fn describe_topic_partitions(
+        &self,
+        names: &[String],
+        limit: i32,
+        ops: bool,
+        d: Instant,
+    ) -> Result<Answers<String, TopicDescription>> {
+        let mut sorted: Vec<&String> = names.iter().collect();
+        sorted.sort();
+        let mut found: BTreeMap<String, Result<TopicDescription>> = BTreeMap::new();
+        let mut cursor: Option<describe_topic_partitions_request::Cursor> = None;
+        // Each page moves the cursor on; a broker that sends the same cursor back would
+        // loop, so the pages are bounded by what the topics can hold.
+        let mut pages = 0usize;
+        loop {
+            pages += 1;
+            if pages > 100_000 {
+                return Err(Error::new(
+                    Kind::Protocol,
+                    "DescribeTopicPartitions: the broker's cursor does not move on",
+                ));
+            }
+            let sent_cursor = cursor.clone();
+            let (_, resp): (_, DescribeTopicPartitionsResponse) = self
+                .send(&Target::Any, ApiKey::DescribeTopicPartitions, d, |_| {
+                    Ok(DescribeTopicPartitionsRequest::default()
+                        .with_topics(
+                            sorted
+                                .iter()
+                                .map(|n| describe_topic_partitions_request::TopicRequest::default().with_name(name(n)))
+                                .collect(),
+                        )
+                        .with_response_partition_limit(limit)
+                        .with_cursor(sent_cursor))
+                })
+                .await?;
+            for t in resp.topics {
+                let Some(topic) = t.name.map(|n| n.0.to_string()) else {
+                    continue;
+                };
+                if let Some(e) = to_error(t.error_code, None) {
+                    found.insert(topic, Err(e));
+                    continue;
+                }
+                let entry = found.entry(topic.clone()).or_insert_with(|| {
+                    Ok(TopicDescription {
+                        topic: topic.clone(),
+                        error: None,
+                        topic_id: topic_id_text(t.topic_id.as_bytes()),
+                        is_internal: t.is_internal,
+                        partitions: Vec::new(),
+                        authorized_operations: if ops {
+                            authorized_operations(t.topic_authorized_operations)
+                        } else {
+                            None
+                        },
+                    })
+                });
+                if let Ok(desc) = entry {
+                    desc.partitions
+                        .extend(t.partitions.into_iter().map(|p| TopicPartitionInfo {
+                            partition: p.partition_index,
+                            leader: p.leader_id.0,
+                            leader_epoch: p.leader_epoch,
+                            replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                            isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                            offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                        }));
+                }
+            }
+            match resp.next_cursor {
+                Some(next) => {
+                    let next = describe_topic_partitions_request::Cursor::default()
+                        .with_topic_name(next.topic_name)
+                        .with_partition_index(next.partition_index);
+                    if cursor.as_ref() == Some(&next) {
+                        return Err(Error::new(
+                            Kind::Protocol,
+                            "DescribeTopicPartitions: the broker sent back the cursor it was given",
+                        ));
+                    }
+                    cursor = Some(next);
+                }
+                None => break,
+            }
+        }
+        Ok(found
+            .into_iter()
+            .map(|(topic, mut r)| {
+                if let Ok(desc) = &mut r {
+                    desc.partitions.sort_by_key(|p| p.partition);
+                    desc.partitions.dedup_by_key(|p| p.partition);
+                }
+                (topic, r)
             })
             .collect())
     }

@@ -12,7 +12,7 @@
 // Module (vitest globalSetup, crash tests, interop oracles):
 //   import { startKafka, stopKafka, killBroker, stopBroker, restartBroker, pauseBroker,
 //            resumeBroker, consoleProduce,
-//            consoleConsume } from './scripts/kafka.mjs';
+//            consoleConsume, alterGroupConfig } from './scripts/kafka.mjs';
 //
 // This file is the CLI and the one module to import; the parts live in scripts/kafka/:
 //   common.mjs   version, KafkaScriptError, cache and state paths, process helpers
@@ -54,7 +54,7 @@ export {
   stopBroker,
   stopKafka,
 } from './kafka/process.mjs'
-export { consoleConsume, consoleProduce, createTopic, secureClientProperties } from './kafka/tools.mjs'
+export { alterGroupConfig, consoleConsume, consoleProduce, createTopic, secureClientProperties } from './kafka/tools.mjs'
 
 const USAGE = `usage: node scripts/kafka.mjs <command> [options]
 

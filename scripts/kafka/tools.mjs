@@ -186,6 +186,30 @@ export async function createTopic({ bootstrap, topic, partitions = 1, replicatio
 }
 
 /**
+ * Sets dynamic configs of a group (share groups: share.auto.offset.reset,
+ * share.record.lock.duration.ms, ...) with Kafka's ConfigCommand: the oracle and test
+ * set-up for group configs, which nkafka's Admin does not alter.
+ */
+export async function alterGroupConfig({ bootstrap, group, config, timeoutMs = 60_000 }) {
+  const pairs = Object.entries(config).map(([k, v]) => `${k}=${v}`)
+  const args = [
+    '--bootstrap-server',
+    bootstrap,
+    '--alter',
+    '--entity-type',
+    'groups',
+    '--entity-name',
+    group,
+    '--add-config',
+    pairs.join(','),
+  ]
+  const result = await runJava('broker', 'kafka.admin.ConfigCommand', args, { jvmArgs: FAST_START_JVM_ARGS, timeoutMs })
+  if (result.code !== 0) {
+    throw new KafkaScriptError(`altering the configs of group ${group} failed: ${result.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+  }
+}
+
+/**
  * Java client properties for one listener of a `secure` broker, e.g.
  * secureClientProperties(kafka, { listener: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }).
  * MTLS adds the client keystore (the RSA client certificate signed by the test CA);

@@ -56,7 +56,10 @@ async function produce(brokers, topic) {
 async function once(brokers, topic, members) {
   const group = `bench-share-${members}-${Date.now()}`
   await kafka.alterGroupConfig({ bootstrap: brokers, group, config: { 'share.auto.offset.reset': 'earliest' } })
-  const consumers = Array.from({ length: members }, () => new ShareConsumer({ bootstrapServers: brokers, groupId: group, maxPollRecords: MAX_POLL }))
+  const consumers = Array.from(
+    { length: members },
+    () => new ShareConsumer({ bootstrapServers: brokers, groupId: group, maxPollRecords: MAX_POLL }),
+  )
   try {
     for (const c of consumers) await c.subscribe(topic)
     const joinBy = Date.now() + 60_000

@@ -30,7 +30,11 @@ export interface ShareConsumerConfig extends ClientConfig {
   clientRack?: string
 }
 
-/** How a record is acknowledged. 'renew' (KIP-1222) is not supported yet: UNSUPPORTED_VERSION. */
+/**
+ * How a record is acknowledged. 'renew' (KIP-1222) extends the record's lock and keeps it
+ * this member's (it still needs accept, release or reject); it is sent by `commit()`, and
+ * needs a broker that speaks ShareAcknowledge v2 (else UNSUPPORTED_VERSION in the result).
+ */
 export type AcknowledgeType = 'accept' | 'release' | 'reject' | 'renew'
 
 /** The outcome of one partition's acknowledgements. */

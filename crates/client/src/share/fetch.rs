@@ -566,7 +566,22 @@ async fn acknowledge(
     let pending: PartitionAcks = {
         let mut a = sh.acks.lock();
         match only {
-            None => std::mem::take(&mut a.pending),
+            None => {
+                let mut all = std::mem::take(&mut a.pending);
+                // Renewals of records still held (a record acknowledged meanwhile is
+                // settled: it is not renewed).
+                for (tp, offsets) in std::mem::take(&mut a.renew) {
+                    let held = a.delivered.get(&tp);
+                    let m = all.entry(tp.clone()).or_default();
+                    for o in offsets {
+                        if held.and_then(|d| d.get(&o)).is_some_and(|s| s.is_none()) {
+                            m.entry(o).or_insert(AckType::Renew);
+                        }
+                    }
+                }
+                all.retain(|_, m| !m.is_empty());
+                all
+            }
             Some(tps) => tps
                 .iter()
                 .filter_map(|tp| a.pending.remove(tp).map(|m| (tp.clone(), m)))
@@ -632,6 +647,13 @@ async fn ack_one(
             .versions()
             .pick_for::<ShareAcknowledgeRequest>(ApiKey::ShareAcknowledge)
             .map_err(|_| super::unsupported(broker))?;
+        let renew = acks.values().any(|m| m.values().any(|t| *t == AckType::Renew));
+        if renew && version < 2 {
+            return Err(Error::new(
+                Kind::UnsupportedVersion,
+                format!("broker {broker} cannot renew acquisition locks (KIP-1222 needs ShareAcknowledge v2; it speaks v{version})"),
+            ));
+        }
         let mut topics: Vec<AcknowledgeTopic> = Vec::new();
         for (tp, m) in &acks {
             let Some(id) = session.partitions.get(tp) else { continue };
@@ -656,6 +678,7 @@ async fn ack_one(
             .with_group_id(Some(GroupId(StrBytes::from_string(sh.cfg.group_id.clone()))))
             .with_member_id(Some(StrBytes::from_string(sh.member_id.clone())))
             .with_share_session_epoch(epoch)
+            .with_is_renew_ack(renew)
             .with_topics(topics);
         conn.call(
             ApiKey::ShareAcknowledge,

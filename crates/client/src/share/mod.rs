@@ -42,6 +42,9 @@ pub enum AckType {
     Release = 2,
     /// Unprocessable: never delivered again (archived).
     Reject = 3,
+    /// Extend the acquisition lock (KIP-1222, ShareAcknowledge v2); the record stays the
+    /// member's and still needs one of the others. Sent by `commit`.
+    Renew = 4,
 }
 
 impl AckType {
@@ -51,10 +54,7 @@ impl AckType {
             "accept" => Ok(AckType::Accept),
             "release" => Ok(AckType::Release),
             "reject" => Ok(AckType::Reject),
-            "renew" => Err(Error::new(
-                Kind::UnsupportedVersion,
-                "acknowledge type 'renew' (KIP-1222) needs ShareAcknowledge/ShareFetch v2, which this client does not speak yet",
-            )),
+            "renew" => Ok(AckType::Renew),
             other => Err(Error::argument(
                 "acknowledge type",
                 format!("`{other}`; expected 'accept', 'release' or 'reject'"),
@@ -131,6 +131,8 @@ struct Acks {
     delivered: BTreeMap<TopicPartition, BTreeMap<i64, Option<AckType>>>,
     /// Acknowledgements to send with the next request to the partition's leader.
     pending: BTreeMap<TopicPartition, BTreeMap<i64, AckType>>,
+    /// Delivered records whose lock the app asked to extend, for the next `commit`.
+    renew: BTreeMap<TopicPartition, std::collections::BTreeSet<i64>>,
 }
 
 #[derive(Default)]
@@ -200,6 +202,10 @@ impl Shared {
     fn settle(&self, unacked: Unacked) {
         let mut a = self.acks.lock();
         let delivered = std::mem::take(&mut a.delivered);
+        if unacked != Unacked::Keep {
+            // Every record is settled: extending a lock no longer matters.
+            a.renew.clear();
+        }
         for (tp, offsets) in delivered {
             let mut kept = BTreeMap::new();
             for (offset, ack) in offsets {
@@ -337,7 +343,11 @@ impl ShareConsumer {
                 format!("ILLEGAL_STATE: {topic}-{partition} offset {offset} is already acknowledged ({prev:?})"),
             ));
         }
-        *slot = Some(ack);
+        if ack == AckType::Renew {
+            a.renew.entry(tp).or_default().insert(offset);
+        } else {
+            *slot = Some(ack);
+        }
         Ok(())
     }
 
@@ -367,8 +377,8 @@ impl ShareConsumer {
         fetch::poll(&self.sh, timeout).await
     }
 
-    /// Sends the acknowledgements now (ShareAcknowledge to each leader) and returns each
-    /// partition's outcome. Implicit mode accepts the last poll's unacknowledged records;
+    /// Sends the acknowledgements (and lock renewals) now (ShareAcknowledge to each
+    /// leader) and returns each partition's outcome. Implicit mode accepts the last poll's unacknowledged records;
     /// explicit mode sends only what was acknowledged.
     pub async fn commit(&self) -> Result<Vec<AckResult>> {
         self.sh.check_open()?;

@@ -508,6 +508,11 @@ pub struct ShareAcknowledgeResponse {
 }
 
 impl ShareAcknowledgeResponse {
+    /// Sets `acquisition_lock_timeout_ms` (v2+). nkafka patch: v2 (KIP-1222)
+    pub fn with_acquisition_lock_timeout_ms(mut self, value: i32) -> Self {
+        self.acquisition_lock_timeout_ms = value;
+        self
+    }
     /// Sets `throttle_time_ms` to the passed value.
     ///
     /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.

@@ -266,6 +266,22 @@ describe('ShareConsumer', () => {
     }
   })
 
+  it('close() ends a poll that is waiting, and later calls fail with CLIENT_CLOSED', async () => {
+    const topic = uniqueTopic('share-close-poll')
+    await createTopic(topic, 1)
+    const group = await shareGroup()
+    const c = share(group)
+    await c.subscribe(topic)
+    const waiting = c.poll(60_000)
+    await new Promise((r) => setTimeout(r, 1500))
+    const t0 = Date.now()
+    await c.close()
+    expect(await waiting).toEqual([])
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    await expect(c.poll(100)).rejects.toMatchObject({ code: 'CLIENT_CLOSED' })
+    await expect(c.commit()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' })
+  })
+
   it('explicit mode: polling with records unacknowledged, or acknowledging twice, is ILLEGAL_STATE', async () => {
     const topic = uniqueTopic('share-explicit')
     await createTopic(topic, 1)

@@ -166,10 +166,15 @@ pub(super) async fn poll(sh: &Arc<Shared>, timeout: Duration) -> Result<SharePol
     };
     let mut failures = 0u32;
     loop {
-        sh.check_open()?;
+        // Registered before looking, so that a close or an assignment in between wakes it.
         let changed = sh.assignment_changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
+        if sh.closed.load(std::sync::atomic::Ordering::Acquire) {
+            // Closed during this poll: close() settles the sessions once we let go.
+            return Ok(out);
+        }
+        sh.check_open()?;
         let assignment = sh.membership.lock().assignment.clone();
         let plan = plan(sh, &assignment).await;
         // Acknowledgements of partitions this poll does not fetch from their session's
@@ -203,7 +208,6 @@ pub(super) async fn poll(sh: &Arc<Shared>, timeout: Duration) -> Result<SharePol
                 _ = &mut changed => {}
                 _ = tokio::time::sleep_until(deadline) => {}
             }
-            sh.check_open()?;
             if Instant::now() >= deadline {
                 return Ok(out);
             }

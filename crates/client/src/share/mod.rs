@@ -397,6 +397,9 @@ impl ShareConsumer {
         if self.sh.closed.swap(true, Ordering::AcqRel) {
             return Ok(Vec::new());
         }
+        // A poll waiting for an assignment ends now (one waiting on a ShareFetch within
+        // fetchMaxWaitMs): it holds the sessions this close needs.
+        self.sh.assignment_changed.notify_waiters();
         self.sh.settle(if self.sh.cfg.explicit {
             Unacked::Release
         } else {

@@ -376,3 +376,39 @@ describe('ShareConsumer', () => {
     }
   })
 })
+
+describe('ShareConsumer on a broker without share groups', () => {
+  /** Sets the cluster's share.version feature with Kafka's FeatureCommand. */
+  async function shareVersion(level: 0 | 1): Promise<void> {
+    const kafka = await kafkaScript()
+    const args = ['--bootstrap-server', brokers(), level === 0 ? 'downgrade' : 'upgrade', '--feature', `share.version=${level}`]
+    const r = await kafka.runJava('tools', 'org.apache.kafka.tools.FeatureCommand', args, { jvmArgs: kafka.FAST_START_JVM_ARGS })
+    if (r.code !== 0) throw new Error(`FeatureCommand share.version=${level} failed: ${r.stderr}`)
+  }
+
+  it('fails the poll with UNSUPPORTED_VERSION naming the broker and the feature', async () => {
+    await shareVersion(0)
+    try {
+      const c = share(uniqueTopic('share-unsupported'))
+      try {
+        await c.subscribe(uniqueTopic('share-unsupported'))
+        let err: unknown = null
+        const deadline = Date.now() + 30_000
+        while (err === null && Date.now() < deadline) {
+          err = await c.poll(500).then(
+            () => null,
+            (e) => e,
+          )
+        }
+        expect(err).toBeInstanceOf(KafkaError)
+        expect((err as KafkaError).code).toBe('UNSUPPORTED_VERSION')
+        expect((err as KafkaError).message).toMatch(/broker \d+ does not support share groups/)
+        expect((err as KafkaError).message).toContain('share.version')
+      } finally {
+        await c.close()
+      }
+    } finally {
+      await shareVersion(1)
+    }
+  })
+})

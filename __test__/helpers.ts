@@ -119,3 +119,14 @@ export function groupMember(config: ConsumerConfig, topic: string, opts: Consume
     },
   }
 }
+
+/** Sets a group's own configs (KIP-848/932 group configs) through the Admin client. */
+export async function setGroupConfig(group: string, configs: Record<string, string | number>): Promise<void> {
+  const admin = new Admin({ bootstrapServers: brokers() })
+  try {
+    const ops = Object.entries(configs).map(([name, value]) => ({ name, value: String(value), op: 'set' as const }))
+    throwIfFailed(await admin.incrementalAlterConfigs([{ type: 'group', name: group, ops }]))
+  } finally {
+    await admin.close()
+  }
+}

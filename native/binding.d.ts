@@ -114,6 +114,40 @@ export declare class BindingProducer {
   stats(): BindingProducerStats
 }
 
+/** The native half of `ShareConsumer`. */
+export declare class BindingShareConsumer {
+  constructor(config: BindingShareConfig)
+  subscribe(topics: Array<string>): void
+  /** Member id and epoch. */
+  member(): Array<string>
+  /** The assigned partitions as 'topic', partition pairs. */
+  assignment(): Array<BindingTopicPartition>
+  /** Acknowledges one record of the last poll: 'accept', 'release' or 'reject'. */
+  acknowledge(topic: string, partition: number, offset: number, kind: string): void
+  /** Fetches records, waiting up to `timeout_ms`. */
+  poll(timeoutMs: number): Promise<BindingSharePoll>
+  /** The index and bytes of the last poll in one JS-owned ArrayBuffer. */
+  takePollBuffer(): ArrayBuffer
+  /** Sends the acknowledgements now; each partition's outcome. */
+  commit(): Promise<BindingAckResults>
+  /** Acknowledges what is pending, closes the share sessions and leaves the group. */
+  close(): Promise<BindingAckResults>
+}
+
+/** A partition's acknowledgement outcome. */
+export interface BindingAckResult {
+  topic: string
+  partition: number
+  records: number
+  error?: BindingError
+}
+
+/** Acknowledgement outcomes, or the error that prevented sending them. */
+export interface BindingAckResults {
+  results: Array<BindingAckResult>
+  error?: BindingError
+}
+
 /** The reply of `call`: the result as JSON, or the error that failed the whole call. */
 export interface BindingAdminReply {
   json?: string
@@ -398,6 +432,40 @@ export interface BindingSasl {
   password?: string
   /** Made into a weak threadsafe function when the config object is read. */
   oauthBearerProvider?: () => Promise<BindingOAuthResult>
+}
+
+/** One batch of a share poll: `count` records from index row `first`. */
+export interface BindingShareBatch {
+  topic: string
+  partition: number
+  logAppendTime: boolean
+  first: number
+  count: number
+  /** Delivery counts as runs: [count, records, count, records, ...]. */
+  deliveryCounts: Array<number>
+}
+
+/** `ShareConsumer` settings from TS. */
+export interface BindingShareConfig {
+  client: BindingClientConfig
+  groupId: string
+  fetchMaxWaitMs?: number
+  fetchMaxBytes?: number
+  maxPollRecords?: number
+  /** 'implicit' (default) or 'explicit'. */
+  acknowledgementMode?: string
+  checkCrcs?: boolean
+  clientRack?: string
+}
+
+/** What one share poll returned, or why it failed. */
+export interface BindingSharePoll {
+  batches: Array<BindingShareBatch>
+  records: number
+  /** Unix ms when the records' acquisition lock ends. */
+  lockExpiresAt: number
+  acks: Array<BindingAckResult>
+  error?: BindingError
 }
 
 /**

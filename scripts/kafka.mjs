@@ -12,7 +12,7 @@
 // Module (vitest globalSetup, crash tests, interop oracles):
 //   import { startKafka, stopKafka, killBroker, stopBroker, restartBroker, pauseBroker,
 //            resumeBroker, consoleProduce,
-//            consoleConsume } from './scripts/kafka.mjs';
+//            consoleConsume, consoleShareConsume } from './scripts/kafka.mjs';
 //
 // This file is the CLI and the one module to import; the parts live in scripts/kafka/:
 //   common.mjs   version, KafkaScriptError, cache and state paths, process helpers

@@ -19,6 +19,8 @@ export type ClientErrorCode =
   | 'NO_OFFSET_FOR_PARTITION'
   | 'TRANSACTION_ABORTED'
   | 'INTERNAL'
+  /** A call not allowed now: a share consumer in explicit mode polled with records unacknowledged, a record acknowledged twice. */
+  | 'ILLEGAL_STATE'
   /** The broker's certificate does not chain to a trusted CA (`ssl.ca`). */
   | 'SSL_CERTIFICATE_UNTRUSTED'
   /** The broker's certificate is not valid for its host name (see `ssl.servername`). */

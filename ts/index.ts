@@ -144,3 +144,5 @@ export type {
 export { Producer } from './producer'
 export type { Persisted } from './report'
 export { DeliveryReport } from './report'
+export type { AcknowledgementResult, AcknowledgeType, ShareConsumerConfig, ShareConsumerOptions } from './share'
+export { ShareConsumer, ShareMessage } from './share'

@@ -120,6 +120,13 @@ export function brokerConfig({ mode, node, nodes, tls, autoCreateTopics }) {
     'transaction.state.log.min.isr': minIsr,
     'share.coordinator.state.topic.replication.factor': replication,
     'share.coordinator.state.topic.min.isr': minIsr,
+    // Share groups (KIP-932): on in 4.3.1 through the share.version feature, which a new
+    // cluster is formatted with at level 1. The broker's lower bounds are lowered so that
+    // tests can join in about a second (heartbeat default 5 s) and set a lock of a few
+    // seconds per group (share.record.lock.duration.ms; the default stays 30 s).
+    'group.share.min.heartbeat.interval.ms': 1000,
+    'group.share.heartbeat.interval.ms': 1000,
+    'group.share.min.record.lock.duration.ms': 1000,
     // A broker killed with SIGKILL cannot register again until its old session expires
     // (DUPLICATE_BROKER_REGISTRATION until then), and a dead partition leader is only
     // replaced after it. The 9 s default made every crash test wait; 4 s still tolerates

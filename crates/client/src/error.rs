@@ -49,6 +49,9 @@ pub enum Kind {
     Tls(TlsFailure),
     /// The OAUTHBEARER token provider threw, rejected or returned something unusable.
     TokenProvider,
+    /// A call not allowed in the object's state (a share consumer's explicit mode polled
+    /// with records unacknowledged, a record acknowledged twice).
+    IllegalState,
 }
 
 /// Which part of a TLS handshake failed.
@@ -159,6 +162,7 @@ impl Error {
             Kind::Tls(TlsFailure::Expired) => "SSL_CERTIFICATE_EXPIRED",
             Kind::Tls(TlsFailure::Handshake) => "SSL_HANDSHAKE_FAILED",
             Kind::TokenProvider => "OAUTH_TOKEN_PROVIDER_FAILED",
+            Kind::IllegalState => "ILLEGAL_STATE",
         }
     }
 

@@ -16,6 +16,7 @@ pub mod group;
 pub mod offsets;
 pub mod producer;
 pub mod security;
+pub mod share;
 pub(crate) mod task;
 pub mod types;
 

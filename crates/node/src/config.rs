@@ -131,7 +131,7 @@ pub struct BindingProducerConfig {
     pub transaction_timeout_ms: Option<f64>,
 }
 
-fn int(key: &str, v: Option<f64>, default: u64, max: u64) -> Result<u64, Error> {
+pub(crate) fn int(key: &str, v: Option<f64>, default: u64, max: u64) -> Result<u64, Error> {
     let Some(v) = v else { return Ok(default) };
     if !v.is_finite() || v.fract() != 0.0 || v < 0.0 {
         return Err(Error::config(key, format!("{v} is not a non-negative integer")));
@@ -142,7 +142,7 @@ fn int(key: &str, v: Option<f64>, default: u64, max: u64) -> Result<u64, Error> 
     Ok(v as u64)
 }
 
-fn ms(key: &str, v: Option<f64>, default: Duration) -> Result<Duration, Error> {
+pub(crate) fn ms(key: &str, v: Option<f64>, default: Duration) -> Result<Duration, Error> {
     Ok(Duration::from_millis(int(
         key,
         v,

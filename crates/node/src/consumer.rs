@@ -214,36 +214,7 @@ impl BindingConsumer {
     #[napi(catch_unwind, ts_return_type = "ArrayBuffer")]
     pub fn take_poll_buffer(&self, env: Env) -> Result<Unknown<'_>> {
         let batches = std::mem::take(&mut *self.pending.borrow_mut());
-        let rows: usize = batches.iter().map(|b| b.records.len()).sum();
-        // Only the bytes of the records handed over: a batch split across polls is not
-        // copied whole each time.
-        let span = |b: &FetchedBatch| match (b.records.first(), b.records.last()) {
-            (Some(f), Some(l)) => (f.start as usize, l.end as usize),
-            _ => (0, 0),
-        };
-        let data: usize = batches.iter().map(|b| span(b).1 - span(b).0).sum();
-        rows::array_buffer(env, rows, data, |index, area| {
-            let mut base = 0usize;
-            for b in &batches {
-                let (from, to) = span(b);
-                area[base..base + (to - from)].copy_from_slice(&b.data[from..to]);
-                // Positions in the batch become positions in `area`.
-                let shift = |pos: u32| (base + pos as usize - from) as f64;
-                for r in &b.records {
-                    index.push([
-                        r.offset as f64,
-                        r.timestamp as f64,
-                        shift(r.key_start),
-                        r.key_len as f64,
-                        shift(r.value_start),
-                        r.value_len as f64,
-                        shift(r.headers_start),
-                        r.header_count as f64,
-                    ]);
-                }
-                base += to - from;
-            }
-        })
+        rows::batches_buffer(env, &batches)
     }
 
     /// Resolves true when records or events are ready, false after the timeout.

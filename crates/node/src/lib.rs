@@ -15,6 +15,7 @@ mod log;
 mod oauth;
 mod producer;
 mod rows;
+mod share;
 
 use napi_derive::napi;
 

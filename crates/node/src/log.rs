@@ -105,7 +105,7 @@ fn namespace(target: &str) -> &'static str {
         "conn" | "cluster" => "connection",
         "security" => "security",
         "producer" => "producer",
-        "consumer" => "consumer",
+        "consumer" | "share" => "consumer",
         "group" => "group",
         "admin" | "offsets" => "admin",
         _ if target.starts_with("nkafka_protocol") => "protocol",
@@ -305,6 +305,7 @@ mod tests {
         assert_eq!(namespace("nkafka_client::producer::sender"), "producer");
         assert_eq!(namespace("nkafka_client::group::member"), "group");
         assert_eq!(namespace("nkafka_client::consumer::fetcher"), "consumer");
+        assert_eq!(namespace("nkafka_client::share::fetch"), "consumer");
         assert_eq!(namespace("nkafka_client::security::sasl"), "security");
         assert_eq!(namespace("nkafka_protocol::frame"), "protocol");
         assert!(parse_level("verbose").is_err());

@@ -11,6 +11,8 @@ use std::ptr;
 use napi::bindgen_prelude::{Env, FromNapiValue, Unknown};
 use napi::sys;
 
+use nkafka_client::consumer::FetchedBatch;
+
 use crate::errors::Result;
 
 /// Numbers per record in the index.
@@ -65,4 +67,37 @@ pub fn array_buffer<'a>(
     // SAFETY: value is an ArrayBuffer in this env.
     unsafe { Unknown::from_napi_value(env.raw(), value) }
         .map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason.clone()))
+}
+
+/// The records of polled batches in this module's shape: only the bytes of the records
+/// handed over (a batch split across polls is not copied whole each time).
+pub fn batches_buffer<'a>(env: Env, batches: &[FetchedBatch]) -> Result<Unknown<'a>> {
+    let rows: usize = batches.iter().map(|b| b.records.len()).sum();
+    let span = |b: &FetchedBatch| match (b.records.first(), b.records.last()) {
+        (Some(f), Some(l)) => (f.start as usize, l.end as usize),
+        _ => (0, 0),
+    };
+    let data: usize = batches.iter().map(|b| span(b).1 - span(b).0).sum();
+    array_buffer(env, rows, data, |index, area| {
+        let mut base = 0usize;
+        for b in batches {
+            let (from, to) = span(b);
+            area[base..base + (to - from)].copy_from_slice(&b.data[from..to]);
+            // Positions in the batch become positions in `area`.
+            let shift = |pos: u32| (base + pos as usize - from) as f64;
+            for r in &b.records {
+                index.push([
+                    r.offset as f64,
+                    r.timestamp as f64,
+                    shift(r.key_start),
+                    r.key_len as f64,
+                    shift(r.value_start),
+                    r.value_len as f64,
+                    shift(r.headers_start),
+                    r.header_count as f64,
+                ]);
+            }
+            base += to - from;
+        }
+    })
 }

@@ -7,7 +7,7 @@
 //! A control task resolves missing positions (committed offset, else `autoOffsetReset` by
 //! ListOffsets) and keeps leaders fresh.
 
-mod decode;
+pub(crate) mod decode;
 mod fetcher;
 
 use std::collections::{HashMap, HashSet, VecDeque};

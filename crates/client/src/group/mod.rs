@@ -38,7 +38,7 @@
 //! `pkg/kgo/consumer_group.go`.
 
 pub mod assignor;
-mod consumer_protocol;
+pub(crate) mod consumer_protocol;
 pub(crate) mod coordinator;
 mod member;
 mod offsets;

@@ -188,6 +188,21 @@ pub const APIS: &[(ApiKey, i16, i16)] = &[
         ConsumerGroupHeartbeatResponse::VERSIONS.max,
     ),
     (
+        ApiKey::ShareGroupHeartbeat,
+        ShareGroupHeartbeatResponse::VERSIONS.min,
+        ShareGroupHeartbeatResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ShareFetch,
+        ShareFetchResponse::VERSIONS.min,
+        ShareFetchResponse::VERSIONS.max,
+    ),
+    (
+        ApiKey::ShareAcknowledge,
+        ShareAcknowledgeResponse::VERSIONS.min,
+        ShareAcknowledgeResponse::VERSIONS.max,
+    ),
+    (
         ApiKey::DescribeAcls,
         DescribeAclsResponse::VERSIONS.min,
         DescribeAclsResponse::VERSIONS.max,
@@ -267,6 +282,9 @@ pub fn decode(api: ApiKey, version: i16, body: Bytes) -> Result<(), String> {
         ApiKey::OffsetDelete => run::<OffsetDeleteResponse>(body, version),
         ApiKey::ConsumerGroupDescribe => run::<ConsumerGroupDescribeResponse>(body, version),
         ApiKey::ConsumerGroupHeartbeat => run::<ConsumerGroupHeartbeatResponse>(body, version),
+        ApiKey::ShareGroupHeartbeat => run::<ShareGroupHeartbeatResponse>(body, version),
+        ApiKey::ShareFetch => run::<ShareFetchResponse>(body, version),
+        ApiKey::ShareAcknowledge => run::<ShareAcknowledgeResponse>(body, version),
         ApiKey::DescribeAcls => run::<DescribeAclsResponse>(body, version),
         ApiKey::CreateAcls => run::<CreateAclsResponse>(body, version),
         ApiKey::DeleteAcls => run::<DeleteAclsResponse>(body, version),
@@ -784,6 +802,57 @@ fn consumer_group_heartbeat(version: i16) -> Vec<Bytes> {
     )
 }
 
+fn share_group_heartbeat(version: i16) -> Vec<Bytes> {
+    let assignment = share_group_heartbeat_response::Assignment::default().with_topic_partitions(vec![
+        share_group_heartbeat_response::TopicPartitions::default().with_partitions(vec![0, 1]),
+    ]);
+    let response = ShareGroupHeartbeatResponse::default()
+        .with_error_message(Some(s("e")))
+        .with_member_id(Some(s("m")))
+        .with_member_epoch(1)
+        .with_heartbeat_interval_ms(1000);
+    encoded(
+        version,
+        vec![response.clone().with_assignment(Some(assignment)), response],
+    )
+}
+
+fn share_fetch(version: i16) -> Vec<Bytes> {
+    let partition = share_fetch_response::PartitionData::default()
+        .with_error_message(Some(s("e")))
+        .with_acknowledge_error_message(Some(s("e")))
+        .with_records(Some(Bytes::from_static(b"records")))
+        .with_acquired_records(vec![share_fetch_response::AcquiredRecords::default()
+            .with_first_offset(0)
+            .with_last_offset(9)
+            .with_delivery_count(1)]);
+    let response = ShareFetchResponse::default()
+        .with_error_message(Some(s("e")))
+        .with_acquisition_lock_timeout_ms(30_000)
+        .with_responses(vec![
+            share_fetch_response::ShareFetchableTopicResponse::default().with_partitions(vec![partition])
+        ])
+        .with_node_endpoints(vec![share_fetch_response::NodeEndpoint::default()
+            .with_host(s("h"))
+            .with_rack(Some(s("r")))]);
+    encoded(version, vec![response])
+}
+
+fn share_acknowledge(version: i16) -> Vec<Bytes> {
+    let response = ShareAcknowledgeResponse::default()
+        .with_error_message(Some(s("e")))
+        .with_acquisition_lock_timeout_ms(30_000)
+        .with_responses(vec![
+            share_acknowledge_response::ShareAcknowledgeTopicResponse::default().with_partitions(vec![
+                share_acknowledge_response::PartitionData::default().with_error_message(Some(s("e"))),
+            ]),
+        ])
+        .with_node_endpoints(vec![
+            share_acknowledge_response::NodeEndpoint::default().with_host(s("h"))
+        ]);
+    encoded(version, vec![response])
+}
+
 fn describe_acls(version: i16) -> Vec<Bytes> {
     let resource = describe_acls_response::DescribeAclsResource::default()
         .with_resource_type(2)
@@ -947,6 +1016,9 @@ pub fn samples(api: ApiKey, version: i16) -> Vec<Bytes> {
         ApiKey::OffsetDelete => offset_delete(version),
         ApiKey::ConsumerGroupDescribe => consumer_group_describe(version),
         ApiKey::ConsumerGroupHeartbeat => consumer_group_heartbeat(version),
+        ApiKey::ShareGroupHeartbeat => share_group_heartbeat(version),
+        ApiKey::ShareFetch => share_fetch(version),
+        ApiKey::ShareAcknowledge => share_acknowledge(version),
         ApiKey::DescribeAcls => describe_acls(version),
         ApiKey::CreateAcls => create_acls(version),
         ApiKey::DeleteAcls => delete_acls(version),

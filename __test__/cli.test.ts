@@ -510,3 +510,37 @@ describe('config files and security', () => {
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 })
+
+describe('terminal output', () => {
+  /** A stand-in for process.stderr that says it is a terminal, collecting what is written. */
+  const fakeTty = () => {
+    const chunks: string[] = []
+    return { isTTY: true, write: (s: string) => chunks.push(s) > 0, chunks } as unknown as NodeJS.WriteStream & { chunks: string[] }
+  }
+
+  it('colors and the progress bar only on a terminal, and no colors with NO_COLOR', async () => {
+    const { paint, Progress } = await import('../ts/cli/output')
+    const tty = fakeTty()
+    const saved = process.env.NO_COLOR
+    try {
+      delete process.env.NO_COLOR
+      expect(paint(tty).red('x')).toBe('\x1b[31mx\x1b[0m')
+      process.env.NO_COLOR = '1'
+      expect(paint(tty).red('x')).toBe('x')
+    } finally {
+      if (saved === undefined) delete process.env.NO_COLOR
+      else process.env.NO_COLOR = saved
+    }
+    expect(paint({ isTTY: false } as NodeJS.WriteStream).red('x')).toBe('x')
+    const bar = new Progress(tty, 10, 'produce')
+    bar.update(10)
+    bar.done()
+    expect(tty.chunks).toEqual([`\rproduce [${'#'.repeat(30)}] 100% 10/10 \x1b[K`, '\r\x1b[K'])
+    const pipe = fakeTty()
+    ;(pipe as { isTTY: boolean }).isTTY = false
+    const quiet = new Progress(pipe, 10, 'produce')
+    quiet.update(5)
+    quiet.done()
+    expect(pipe.chunks).toEqual([])
+  })
+})

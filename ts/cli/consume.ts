@@ -139,7 +139,6 @@ export async function consume(argv: string[]): Promise<number> {
       ]),
     )
 
-  const writer = new Writer()
   /** Per partition: read before this offset (exclusive), and records before this timestamp. */
   const limit = new Map<string, number>()
   let timeLimit = Number.POSITIVE_INFINITY
@@ -147,6 +146,8 @@ export async function consume(argv: string[]): Promise<number> {
   let consumer: Consumer | undefined
   let printed = 0
   let stopTimer: NodeJS.Timeout | undefined
+  // The reader went away (`| head`): stop, even while no records arrive.
+  const writer = new Writer(process.stdout, () => consumer?.stop())
   const onSignal = () => consumer?.stop()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)

@@ -78,13 +78,26 @@ export class Writer {
   private size = 0
   private scheduled = false
   private blocked = false
-  /** Set when the reader went away (EPIPE): the caller stops. */
+  /** Set when the reader went away (EPIPE, e.g. `| head`): the caller stops. */
   closed = false
+  private readonly waiters: Array<() => void> = []
 
-  constructor(private readonly stream: NodeJS.WritableStream = process.stdout) {
+  /** `onClosed` runs once when the reader goes away (a consumer stops then, even while idle). */
+  constructor(
+    private readonly stream: NodeJS.WritableStream = process.stdout,
+    onClosed: () => void = () => {},
+  ) {
+    const wake = () => {
+      this.blocked = false
+      for (const w of this.waiters.splice(0)) w()
+    }
+    stream.on('drain', wake)
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') this.closed = true
-      else throw e
+      if (e.code !== 'EPIPE') throw e
+      if (this.closed) return
+      this.closed = true
+      wake()
+      onClosed()
     })
   }
 
@@ -109,15 +122,15 @@ export class Writer {
 
   /** Resolves once the stream took what it was given (at once unless it pushed back). */
   async drained(): Promise<void> {
-    if (!this.blocked) return
-    await new Promise<void>((r) => this.stream.once('drain', () => r()))
-    this.blocked = false
+    if (!this.blocked || this.closed) return
+    await new Promise<void>((r) => this.waiters.push(r))
   }
 
   /** Everything written so far is handed to the OS. */
   async end(): Promise<void> {
     this.flush()
     if (this.closed) return
+    // The callback runs once the data is out, or with the error (EPIPE) if it cannot be.
     await new Promise<void>((r) => this.stream.write('', () => r()))
   }
 }

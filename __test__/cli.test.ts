@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Admin, Producer, throwIfFailed } from '../ts/index'
-import { brokers, createTopic, kafkaScript, uniqueTopic } from './helpers'
+import { Admin, Consumer, Producer, throwIfFailed } from '../ts/index'
+import { brokers, createTopic, kafkaScript, uniqueTopic, until } from './helpers'
 
 const ROOT = join(__dirname, '..')
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js')
@@ -171,8 +171,10 @@ describe('produce and consume', () => {
     await createTopic(topic, 1, { 'max.message.bytes': '1000' })
     const r = await cli(b('produce', '-t', topic), { input: `small\n${'x'.repeat(5000)}\n` })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/1 of 2 records .* delivered/)
-    expect(r.stderr).toMatch(/1 failed: (MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE)/)
+    // The small record fails too when both went in one batch.
+    const [summary, ...errors] = r.stderr.trimEnd().split('\n')
+    expect(summary).toMatch(/^produce: [01] of 2 records \(5005 bytes\) delivered/)
+    expect(errors).toEqual([expect.stringMatching(/^produce: [12] failed: (MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE): /)])
   })
 
   describe('consume output and positions', () => {
@@ -316,6 +318,27 @@ describe('groups', () => {
       expect(await committed()).toBe(10)
     } finally {
       await admin.close()
+    }
+  })
+  it('reset-offsets --execute on a group with a live member fails per partition, exit 1', async () => {
+    const topic = uniqueTopic('cli-live')
+    const group = uniqueTopic('cli-live-g')
+    await createTopic(topic, 1)
+    const member = new Consumer({ bootstrapServers: brokers(), groupId: group })
+    try {
+      await member.subscribe([topic])
+      const reading = (async () => {
+        for await (const _ of member) break
+      })()
+      await until(() => member.assignment().length === 1, 30_000, 'the assignment')
+      const r = await cli(b('groups', 'reset-offsets', group, '--topic', topic, '--to-earliest', '--execute'))
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/UNKNOWN_MEMBER_ID/)
+      expect(r.stderr).toMatch(/^nkafka: .*UNKNOWN_MEMBER_ID/)
+      member.stop()
+      await reading
+    } finally {
+      await member.close()
     }
   })
 })

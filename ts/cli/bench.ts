@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { Admin, type ClientConfig, Consumer, type DeliveryReport, KafkaError, Producer, type ProducerConfig, throwIfFailed } from '../index'
 import { COMMON_HELP, clientConfig, flag, int, makeClient, noExtra, type Parsed, parse, str, UsageError } from './args'
-import { Progress, table } from './output'
+import { errorLine, Progress, table } from './output'
 import { acksOf, codecOf } from './produce'
 
 export const BENCH_HELP = `Usage: nkafka bench [produce] [options]
@@ -97,7 +97,7 @@ async function produceN(config: ProducerConfig, topic: string, n: number, size: 
       latency.add(Date.now() - r.timestamp)
     } else {
       failed++
-      const k = `${r.error.code}: ${r.error.message}`
+      const k = errorLine(r.error)
       errors.set(k, (errors.get(k) ?? 0) + 1)
     }
     progress?.update(delivered + failed, `${failed > 0 ? `${failed} failed` : ''}`)

@@ -156,7 +156,8 @@ export async function consume(argv: string[]): Promise<number> {
       () =>
         new Consumer(config, {
           onAssigned: async (assigned) => {
-            if (!exitAtEnd) return
+            // Partitions of a group arrive here; explicit ones got their limits at assign().
+            if (!exitAtEnd || group === undefined) return
             const ends = await offsetsOf(
               assigned.filter((a) => a.topic === topic).map((a) => a.partition),
               'latest',

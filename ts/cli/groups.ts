@@ -182,8 +182,8 @@ export async function groups(argv: string[]): Promise<number> {
     }
     const plan = parts.map((x, i) => ({ ...x, current: committed.get(`${x.topic}\0${x.partition}`) ?? null, offset: next[i] as bigint }))
     const execute = flag(p, 'execute')
-    let failed = 0
     const errors = new Map<string, string>()
+    let firstError: Error | null = null
     if (execute) {
       const results = await admin.alterConsumerGroupOffsets(
         group,
@@ -191,29 +191,27 @@ export async function groups(argv: string[]): Promise<number> {
       )
       for (const r of results) {
         if (r.error) {
-          failed++
+          firstError ??= r.error
           errors.set(`${r.topic}\0${r.partition}`, r.error.code)
         }
       }
-      if (failed > 0) {
-        const first = results.find((r) => r.error)?.error
-        if (first) {
-          if (json)
-            process.stdout.write(`${toJson(plan.map((x) => ({ ...x, error: errors.get(`${x.topic}\0${x.partition}`) ?? null })))}\n`)
-          throw first
-        }
-      }
     }
-    if (json) process.stdout.write(`${toJson(plan.map((x) => ({ ...x, error: null })))}\n`)
+    const errorOf = (x: { topic: string; partition: number }) => errors.get(`${x.topic}\0${x.partition}`) ?? null
+    if (json) process.stdout.write(`${toJson(plan.map((x) => ({ ...x, error: errorOf(x) })))}\n`)
     else {
-      const rows = plan.map((x) => [x.topic, x.partition, x.current === null || x.current < 0n ? '-' : x.current, x.offset])
-      process.stdout.write(table(['topic', 'partition', 'current', 'new'], rows))
-      process.stdout.write(
-        execute
-          ? `reset ${plan.length} partitions of group ${group}\n`
-          : `dry run: nothing changed; add --execute to commit these offsets for group ${group}\n`,
-      )
+      const rows = plan.map((x) => [
+        x.topic,
+        x.partition,
+        x.current === null || x.current < 0n ? '-' : x.current,
+        x.offset,
+        errorOf(x) ?? '',
+      ])
+      process.stdout.write(table(['topic', 'partition', 'current', 'new', 'error'], rows))
+      if (!execute) process.stdout.write(`dry run: nothing changed; add --execute to commit these offsets for group ${group}\n`)
+      else if (firstError === null) process.stdout.write(`reset ${plan.length} partitions of group ${group}\n`)
     }
+    // Some partitions failed (e.g. UNKNOWN_MEMBER_ID: the group has live members): exit 1.
+    if (firstError !== null) throw firstError
     return 0
   })
 }

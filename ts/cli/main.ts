@@ -12,7 +12,7 @@ import { configs } from './configs'
 import { consume } from './consume'
 import { groups } from './groups'
 import { metadata } from './metadata'
-import { paint } from './output'
+import { errorLine, paint } from './output'
 import { produce } from './produce'
 import { topics } from './topics'
 
@@ -62,8 +62,7 @@ function report(e: unknown): number {
     return 2
   }
   if (e instanceof KafkaError) {
-    const line = e.message.split('\n')[0] ?? ''
-    process.stderr.write(`${red('nkafka:')} ${line.includes(e.code) ? line : `${e.code}: ${line}`}\n`)
+    process.stderr.write(`${red('nkafka:')} ${errorLine(e)}\n`)
     return 1
   }
   process.stderr.write(`${red('nkafka:')} ${e instanceof Error ? e.message : String(e)}\n`)

@@ -2,7 +2,7 @@
  * Output helpers: colors and the progress bar (only on a TTY, never with NO_COLOR), plain
  * tables, a buffered binary-safe stdout writer, and kcat-style format strings.
  */
-import type { Message } from '../index'
+import type { KafkaError, Message } from '../index'
 import { UsageError } from './args'
 
 type Stream = NodeJS.WriteStream
@@ -237,4 +237,10 @@ export function toJson(v: unknown): string {
     },
     2,
   )
+}
+
+/** `CODE: message` on one line, without the code twice when the message starts with it. */
+export function errorLine(e: KafkaError): string {
+  const line = e.message.split('\n')[0] ?? ''
+  return line.includes(e.code) ? line : `${e.code}: ${line}`
 }

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs'
 import { type DeliveryReport, KafkaError, Producer, type ProducerConfig } from '../index'
 import { COMMON_HELP, clientConfig, int, keyValue, list, makeClient, parse, required, str, UsageError } from './args'
-import { paint, unescapeText } from './output'
+import { errorLine, paint, unescapeText } from './output'
 
 export const PRODUCE_HELP = `Usage: nkafka produce -t TOPIC [options] [--file F]
 
@@ -94,7 +94,7 @@ export async function produce(argv: string[]): Promise<number> {
   const onDelivery = (r: DeliveryReport) => {
     if (r.error === null) delivered++
     else {
-      const k = `${r.error.code}: ${r.error.message}`
+      const k = errorLine(r.error)
       failures.set(k, (failures.get(k) ?? 0) + 1)
     }
   }
@@ -131,13 +131,14 @@ export async function produce(argv: string[]): Promise<number> {
     }
     await producer.flush(config.deliveryTimeoutMs ?? 120_000)
   } catch (e) {
+    // Before any record was handed over (no topic, bad input file, unreachable cluster):
+    // the error alone. After: the summary below, with this error as one more line.
     if (sent === 0) throw e
-    const err = e instanceof KafkaError ? `${e.code}: ${e.message}` : String(e)
-    failures.set(err, (failures.get(err) ?? 0) + Math.max(1, sent - delivered - [...failures.values()].reduce((a, b) => a + b, 0)))
+    failures.set(e instanceof KafkaError ? errorLine(e) : String(e), 0)
   } finally {
     // close() after a flush has nothing left to deliver; an error here is still reported.
     await producer.close().catch((e: unknown) => {
-      const err = e instanceof KafkaError ? `${e.code}: ${e.message}` : String(e)
+      const err = e instanceof KafkaError ? errorLine(e) : String(e)
       failures.set(`closing the producer: ${err}`, 0)
     })
   }
@@ -147,7 +148,8 @@ export async function produce(argv: string[]): Promise<number> {
   process.stderr.write(`${cmd}: ${delivered} of ${sent} records (${bytes} bytes) delivered to ${topic} in ${secs} s\n`)
   if (failed > 0 || failures.size > 0) {
     for (const [k, n] of failures) process.stderr.write(c.red(`${cmd}: ${n > 0 ? `${n} failed: ` : ''}${k}\n`))
-    if (failures.size === 0) process.stderr.write(c.red(`${cmd}: ${failed} records got no delivery report\n`))
+    const reported = [...failures.values()].reduce((a, b) => a + b, 0)
+    if (failed > reported) process.stderr.write(c.red(`${cmd}: ${failed - reported} records got no delivery report\n`))
     return 1
   }
   return 0

@@ -71,7 +71,10 @@ interface Run {
 
 async function prepareTopic(admin: Admin, p: Parsed, cmd: string): Promise<Run> {
   const given = str(p, 'topic')
-  if (given !== undefined) return { topic: given, created: false }
+  if (given !== undefined) {
+    if (str(p, 'partitions') !== undefined) throw new UsageError(`${cmd}: -p/--partitions is for the new topic; not with -t`)
+    return { topic: given, created: false }
+  }
   const topic = `nkafka-bench-${Date.now()}-${randomBytes(3).toString('hex')}`
   throwIfFailed(await admin.createTopics([{ topic, numPartitions: int(p, 'partitions', cmd, 1) ?? 1 }]))
   return { topic, created: true }

@@ -100,7 +100,7 @@ describe('flags', () => {
       [['topics', 'create', 't', '-p', '0'], /--partitions expects an integer >= 1, got "0"/],
       [['groups', 'reset-offsets', 'g', '--topic', 't'], /exactly one of --to-earliest/],
       [['groups', 'reset-offsets', 'g', '--to-earliest'], /missing --topic T \(or --all-topics\)/],
-      [['configs', 'get', 'group', 'g'], /group configs are not supported yet/],
+      [['configs', 'get', 'cluster', 'x'], /unknown resource type "cluster"; expected topic, broker, broker-logger, group/],
       [['configs', 'set', 'topic', 't'], /nothing to change/],
       [['bench', '-n', '-5'], /flag -n needs a value/],
       [['frobnicate'], /unknown command "frobnicate"/],

@@ -1,29 +1,28 @@
-/** `nkafka configs get|set`: topic, broker and broker-logger configs. */
+/** `nkafka configs get|set`: topic, broker, broker-logger and group configs. */
 import { type AlterConfigOp, type ConfigResourceType, throwIfFailed } from '../index'
 import { COMMON_HELP, flag, keyValue, list, parse, UsageError } from './args'
 import { table, toJson } from './output'
 import { action, withAdmin } from './topics'
 
-export const CONFIGS_HELP = `Usage: nkafka configs get topic|broker|broker-logger NAME [KEY...] [--json]
-       nkafka configs set topic|broker|broker-logger NAME key=value... [--delete KEY]...
+export const CONFIGS_HELP = `Usage: nkafka configs get topic|broker|broker-logger|group NAME [KEY...] [--json]
+       nkafka configs set topic|broker|broker-logger|group NAME key=value... [--delete KEY]...
 
   get   every config of the resource (or only KEY...) with its value and source;
         sensitive values are shown as (sensitive)
   set   sets key=value pairs and deletes --delete keys (back to the default), in one
         incremental alter
-NAME is a topic name, a broker id, or for broker-wide dynamic defaults an empty string ('').
-Group configs (KIP-848) are not in nkafka's admin API yet.
+NAME is a topic name, a broker id (an empty string '' for the cluster-wide broker
+defaults), or a group id (KIP-848 group configs such as consumer.session.timeout.ms).
 
 ${COMMON_HELP}`
 
 const OPTIONS = { json: { type: 'boolean' }, delete: { type: 'string', multiple: true } } as const
-const TYPES = ['topic', 'broker', 'broker-logger']
+// The resource types are checked here for a clear usage error; the admin client maps them.
+const TYPES = ['topic', 'broker', 'broker-logger', 'group']
 
 function resource(cmd: string, positionals: string[]): { type: ConfigResourceType; name: string; rest: string[] } {
   const [type, name, ...rest] = positionals
   if (type === undefined) throw new UsageError(`${cmd}: missing resource type (${TYPES.join(', ')})`)
-  if (type === 'group')
-    throw new UsageError(`${cmd}: group configs are not supported yet (nkafka's admin API has topic, broker and broker-logger configs)`)
   if (!TYPES.includes(type)) throw new UsageError(`${cmd}: unknown resource type ${JSON.stringify(type)}; expected ${TYPES.join(', ')}`)
   if (name === undefined) throw new UsageError(`${cmd}: missing ${type} name`)
   return { type: type as ConfigResourceType, name, rest }

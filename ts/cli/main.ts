@@ -26,7 +26,7 @@ Commands:
   topics     list | describe | create | delete
   groups     list | describe | lag | reset-offsets
   metadata   brokers, controller and topics
-  configs    get | set topic, broker and broker-logger configs
+  configs    get | set topic, broker, broker-logger and group configs
   bench      produce / consume throughput and latency against any cluster
 
 Brokers: -b host:port,... or $KAFKA_BROKERS (default localhost:9092). See docs/CLI.md.

@@ -103,6 +103,7 @@ describe('flags', () => {
       [['configs', 'get', 'cluster', 'x'], /unknown resource type "cluster"; expected topic, broker, broker-logger, group/],
       [['configs', 'set', 'topic', 't'], /nothing to change/],
       [['bench', '-n', '-5'], /flag -n needs a value/],
+      [['bench', 'consume', '--rate', '5'], /--rate is for bench produce/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ]
     for (const [args, pattern] of cases) {
@@ -424,6 +425,11 @@ describe('bench', () => {
     // The bench topic it made is gone.
     const topic = /topic\s+(\S+)/.exec(r.stdout)?.[1] as string
     expect((await cli(b('topics', 'list'))).stdout.split('\n')).not.toContain(topic)
+    // At a rate: the same table.
+    const paced = await cli(b('bench', '-n', '2000', '--rate', '20000', '--acks', 'all', '-z', 'zstd'), { timeoutMs: 120_000 })
+    expect(paced.code, paced.stderr).toBe(0)
+    expect(paced.stdout).toMatch(/\nrecords\s+2,000\n/)
+    expect(paced.stdout).toMatch(/\nlatency p99 \(ms\)\s+[\d,]+\n/)
   })
 
   it('consume: fills a topic, reads it, reports msgs/s and MB/s', async () => {

@@ -25,6 +25,8 @@ topic is filled with N records first), then msgs/s and MB/s.
   -p, --partitions N        partitions of the new topic (default 1)
       --acks ACKS           0, 1 or all (default 1)
   -z, --compression CODEC   none, gzip, snappy, lz4 or zstd (default none)
+      --rate N              produce N records/s instead of as fast as possible: the
+                            latency is then a round trip, not queueing behind a burst
       --keep                keep the new topic
 
 ${COMMON_HELP}`
@@ -37,6 +39,7 @@ const OPTIONS = {
   acks: { type: 'string' },
   compression: { type: 'string', short: 'z' },
   keep: { type: 'boolean' },
+  rate: { type: 'string' },
 } as const
 
 /** Latencies in whole ms, counted per ms (reports carry ms timestamps); the last slot is "more". */
@@ -88,7 +91,14 @@ interface ProduceResult {
   latency: Histogram
 }
 
-async function produceN(config: ProducerConfig, topic: string, n: number, size: number, progress: Progress | null): Promise<ProduceResult> {
+async function produceN(
+  config: ProducerConfig,
+  topic: string,
+  n: number,
+  size: number,
+  rate: number | undefined,
+  progress: Progress | null,
+): Promise<ProduceResult> {
   const values = Array.from({ length: 1024 }, () => randomBytes(size))
   const latency = new Histogram()
   const errors = new Map<string, number>()
@@ -109,7 +119,14 @@ async function produceN(config: ProducerConfig, topic: string, n: number, size: 
   try {
     await producer.connect([topic])
     const t0 = performance.now()
+    // With a rate, records are handed over in 5 ms slices up to what is due by now, so
+    // the latency is a round trip, not time queued behind a burst.
+    let due = rate === undefined ? n : 0
     for (let i = 0; i < n; i++) {
+      while (i >= due) {
+        await new Promise((r) => setTimeout(r, 5))
+        due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * (rate as number)))
+      }
       try {
         producer.produce(topic, null, values[i & 1023])
       } catch (e) {
@@ -141,6 +158,8 @@ export async function bench(argv: string[]): Promise<number> {
   noExtra(p, 0, cmd)
   const n = int(p, 'count', cmd, 1) ?? 1_000_000
   const size = int(p, 'size', cmd, 0, 100 * 1024 * 1024) ?? 100
+  const rate = int(p, 'rate', cmd, 1)
+  if (rate !== undefined && mode === 'consume') throw new UsageError(`${cmd}: --rate is for bench produce`)
   const config = clientConfig(p, 'producer', cmd) as unknown as ProducerConfig
   config.acks = acksOf(str(p, 'acks'), cmd) ?? 1
   const codec = codecOf(str(p, 'compression'), cmd)
@@ -152,7 +171,7 @@ export async function bench(argv: string[]): Promise<number> {
   try {
     run = await prepareTopic(admin, p, cmd)
     if (mode === 'produce') {
-      const r = await produceN(config, run.topic, n, size, new Progress(process.stderr, n, 'produce'))
+      const r = await produceN(config, run.topic, n, size, rate, new Progress(process.stderr, n, 'produce'))
       const rows: Array<[string, string]> = [
         ['topic', run.topic],
         ['records', fmt(r.delivered)],
@@ -171,7 +190,7 @@ export async function bench(argv: string[]): Promise<number> {
     }
     // consume: fill a new topic first
     if (run.created) {
-      const filled = await produceN(config, run.topic, n, size, new Progress(process.stderr, n, 'filling'))
+      const filled = await produceN(config, run.topic, n, size, undefined, new Progress(process.stderr, n, 'filling'))
       if (filled.failed > 0)
         throw new KafkaError(`filling ${run.topic} failed: ${[...filled.errors.keys()][0]}`, { code: 'BENCH_FILL_FAILED' })
     }

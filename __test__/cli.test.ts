@@ -106,6 +106,12 @@ describe('flags', () => {
       [['bench', 'consume', '--rate', '5'], /--rate is for bench produce/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ]
+    const props = join(work, 'unknown.properties')
+    writeFileSync(props, 'bootstrap.servers=127.0.0.1:1\nssl.endpoint.identification.algorithm=\n')
+    cases.push([
+      ['topics', 'list', '--config', props],
+      /INVALID_CONFIG: .*sslEndpointIdentificationAlgorithm.*unknown key \(from property `ssl\.endpoint\.identification\.algorithm` in /,
+    ])
     for (const [args, pattern] of cases) {
       const r = await cli(b(...args))
       expect(r.code, args.join(' ')).toBe(2)

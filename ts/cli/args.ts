@@ -22,7 +22,12 @@ export function makeClient<T>(make: () => T): T {
   try {
     return make()
   } catch (e) {
-    if (e instanceof KafkaError && e.code === 'INVALID_CONFIG') throw new UsageError(`INVALID_CONFIG: ${e.message}`)
+    if (e instanceof KafkaError && e.code === 'INVALID_CONFIG') {
+      // A key camel-cased from a .properties file: name the property the user wrote.
+      const key = /`([^`.]+)/.exec(e.message)?.[1]
+      const origin = key === undefined ? undefined : propertyOrigin.get(key)
+      throw new UsageError(`INVALID_CONFIG: ${e.message}${origin ? ` (from ${origin})` : ''}`)
+    }
     throw e
   }
 }
@@ -234,6 +239,9 @@ function unescapeProperty(s: string): string {
   })
 }
 
+/** nkafka keys made from .properties names, and where they came from, for error messages. */
+const propertyOrigin = new Map<string, string>()
+
 /** Java names (`request.timeout.ms`) into nkafka's (`requestTimeoutMs`). */
 function camel(key: string): string {
   return key.replace(/\.([a-z])/g, (_, c: string) => c.toUpperCase())
@@ -310,6 +318,7 @@ function fromProperties(file: string): FileConfig {
         // Other Java names map to nkafka's by camel-casing (linger.ms -> lingerMs); the
         // client rejects any that it does not know, naming it.
         out.config[camel(key)] = typed(value)
+        propertyOrigin.set(camel(key), `property \`${key}\` in ${file}`)
     }
   }
   return out

@@ -416,6 +416,11 @@ describe('admin subcommands', () => {
     const bad = await cli(b('configs', 'set', 'topic', topic, 'retention.ms=soon'))
     expect(bad.code).toBe(1)
     expect(bad.stderr).toMatch(/INVALID_CONFIG|INVALID_REQUEST/)
+    // A group's own configs (KIP-848/932).
+    const group = uniqueTopic('cli-group')
+    expect((await cli(b('configs', 'set', 'group', group, 'consumer.session.timeout.ms=60000'))).code).toBe(0)
+    const g = await cli(b('configs', 'get', 'group', group, 'consumer.session.timeout.ms'))
+    expect(g.stdout).toMatch(/consumer\.session\.timeout\.ms\s+60000\s+GROUP_CONFIG/)
   })
 })
 

@@ -19,7 +19,7 @@ const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpan
 const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
 const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 600_000 })
 const meterProvider = new MeterProvider({ readers: [reader] })
-const instrumentation = new NkafkaInstrumentation({ tracerProvider, meterProvider })
+const instrumentation = new NkafkaInstrumentation({ tracerProvider, meterProvider, produceSpans: true })
 const contextManager = new AsyncLocalStorageContextManager()
 
 beforeAll(() => {
@@ -196,5 +196,32 @@ describe('nkafka/otel', () => {
       instrumentation.enable()
     }
     expect(trace.getActiveSpan()).toBeUndefined()
+  }, 60_000)
+
+  it('by default produce() makes no span: it carries the caller’s active span, and nothing without one', async () => {
+    const topic = uniqueTopic('otel-produce')
+    await createTopic(topic, 1)
+    instrumentation.disable()
+    const plain = new NkafkaInstrumentation({ tracerProvider, meterProvider })
+    plain.enable()
+    spans.reset()
+    try {
+      const p = new Producer({ bootstrapServers: brokers() })
+      const outer = tracerProvider.getTracer('app').startSpan('request')
+      context.with(trace.setSpan(context.active(), outer), () => p.produce(topic, null, 'inside'))
+      outer.end()
+      p.produce(topic, null, 'outside')
+      await p.flush()
+      await p.close()
+      expect(spans.getFinishedSpans().map((s) => s.name)).toEqual(['request'])
+      const kafka = await kafkaScript()
+      const onWire = await kafka.consoleConsume({ bootstrap: brokers(), topic, maxMessages: 2, timeoutMs: 30_000 })
+      const id = outer.spanContext()
+      expect(onWire[0].headers.map((h: any) => [h.key, h.value.toString()])).toEqual([['traceparent', `00-${id.traceId}-${id.spanId}-01`]])
+      expect(onWire[1].headers).toEqual([])
+    } finally {
+      plain.disable()
+      instrumentation.enable()
+    }
   }, 60_000)
 })

@@ -6,8 +6,9 @@
  *
  * - `send()`: a PRODUCER span `send <topic>`; its context is injected into every message's
  *   headers (W3C `traceparent` with the default propagator).
- * - `produce()`: a PRODUCER span `create <topic>` per record, ended at once (the record's
- *   outcome arrives later through onDelivery), injected into that record's headers.
+ * - `produce()`: the caller's active context injected into the record's headers; with
+ *   `produceSpans`, a PRODUCER span `create <topic>` per record instead, ended at once (the
+ *   record's outcome arrives later through onDelivery).
  * - `run()` handlers: a CONSUMER span `process <topic>` per message (or batch), linked to
  *   the context found in the message headers, and active while the handler runs, so spans
  *   the handler makes are its children. With `parentFromMessage` it is also that
@@ -43,6 +44,12 @@ export interface NkafkaInstrumentationConfig {
   meterProvider?: MeterProvider
   /** Make each process span a child of the producer's context too, not only linked. */
   parentFromMessage?: boolean
+  /**
+   * A `create` span per `produce()` call. Off by default: a span per record costs about
+   * 10x the fast path's CPU (bench/modes.mjs produce-otel); without it, produce() carries
+   * the caller's active span context in the headers, if there is one, and is counted.
+   */
+  produceSpans?: boolean
 }
 
 const NAME = 'nkafka'
@@ -150,9 +157,13 @@ export class NkafkaInstrumentation {
     this.on('nkafka:producer:produce', (raw) => {
       const ctx = raw as ProduceContext
       const attrs: Attributes = { ...base(ctx.clientId, 'create', 'create'), 'messaging.destination.name': ctx.topic }
-      const span = tracer.startSpan(`create ${ctx.topic}`, { kind: SpanKind.PRODUCER, attributes: attrs })
-      propagation.inject(trace.setSpan(context.active(), span), ctx.options, setter)
-      span.end()
+      if (this.config.produceSpans) {
+        const span = tracer.startSpan(`create ${ctx.topic}`, { kind: SpanKind.PRODUCER, attributes: attrs })
+        propagation.inject(trace.setSpan(context.active(), span), ctx.options, setter)
+        span.end()
+      } else if (trace.getActiveSpan() !== undefined) {
+        propagation.inject(context.active(), ctx.options, setter)
+      }
       sent.add(1, attrs)
     })
 

@@ -13,12 +13,19 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
   stdio: 'inherit',
 })
 // Names exported at runtime, read from the compiled CommonJS (no addon load needed).
-const cjs = readFileSync(join(root, 'dist', 'index.js'), 'utf8')
-const names = [...cjs.matchAll(/exports\.(\w+) = /g)].map((m) => m[1]).filter((n) => n !== '__esModule')
-const unique = [...new Set(names)].sort()
-writeFileSync(
-  join(root, 'dist', 'index.mjs'),
-  `// ESM entry: the same objects as the CommonJS build.\nimport cjs from './index.js'\n\nexport const { ${unique.join(', ')} } = cjs\nexport default cjs\n`,
-)
-writeFileSync(join(root, 'dist', 'index.d.mts'), `export * from './index.js'\n`)
+function esmEntry(dir, what) {
+  const cjs = readFileSync(join(root, 'dist', dir, 'index.js'), 'utf8')
+  const names = [...cjs.matchAll(/exports\.(\w+) = /g)].map((m) => m[1]).filter((n) => n !== '__esModule')
+  const unique = [...new Set(names)].sort()
+  writeFileSync(
+    join(root, 'dist', dir, 'index.mjs'),
+    `// ESM entry${what}: the same objects as the CommonJS build.\nimport cjs from './index.js'\n\nexport const { ${unique.join(', ')} } = cjs\nexport default cjs\n`,
+  )
+  writeFileSync(join(root, 'dist', dir, 'index.d.mts'), `export * from './index.js'\n`)
+  return unique
+}
+const unique = esmEntry('.', '')
 console.log(`dist/: CommonJS + ESM entry (${unique.join(', ')})`)
+// nkafka/kafkajs: its own ESM entry over its CommonJS build (same addon instance).
+const kafkajs = esmEntry('kafkajs', ' of nkafka/kafkajs')
+console.log(`dist/kafkajs/: CommonJS + ESM entry (${kafkajs.length} names)`)

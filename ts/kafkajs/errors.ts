@@ -214,7 +214,10 @@ export function toKafkaJSError(e: unknown): unknown {
   if (code === 'REQUEST_TIMED_OUT') return new KafkaJSRequestTimeoutError(message, { broker: e.broker, cause: e })
   if (TIMEOUT_CODES.has(code)) return new KafkaJSTimeout(message, { cause: e })
   if (code === 'UNSUPPORTED_VERSION') return new KafkaJSServerDoesNotSupportApiKey(message, { cause: e })
-  const known = protocolCodes().get(code)
+  // INVALID_CONFIG is also Kafka's code 40: nkafka's own config checks carry no broker or
+  // topic, the broker's answers (createTopics, alterConfigs) do.
+  const clientSide = code === 'INVALID_CONFIG' && e.broker === undefined && e.topic === undefined
+  const known = clientSide ? undefined : protocolCodes().get(code)
   if (known !== undefined) {
     const shape = { message, type: code, code: known.code, retriable: e.retriable }
     if (code === 'OFFSET_OUT_OF_RANGE') return new KafkaJSOffsetOutOfRange(shape, { topic: e.topic, partition: e.partition, cause: e })

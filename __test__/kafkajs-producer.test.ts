@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Consumer as NkafkaConsumer } from '../ts/index'
 import { CompressionTypes, Kafka, KafkaJSNonRetriableError, KafkaJSNotImplemented, logLevel, Partitioners } from '../ts/kafkajs'
@@ -224,5 +227,27 @@ describe('kafkajs producer', () => {
     await producer.disconnect()
     // nkafka's own entries (from the Rust core) arrive through the same logCreator.
     expect(entries.some((e) => e.namespace !== 'Kafka')).toBe(true)
+  })
+
+  it("the built dist: require('nkafka/kafkajs') and import from 'nkafka/kafkajs' share one instance and send", async () => {
+    const root = join(__dirname, '..')
+    expect(existsSync(join(root, 'dist', 'kafkajs', 'index.mjs')), 'dist/kafkajs is missing: run npm run build:ts').toBe(true)
+    const topic = uniqueTopic('kjs-dist')
+    await createTopic(topic, 1)
+    // Self-reference by package name (package.json "exports") from the package's own root.
+    const script = `
+      import { createRequire } from 'node:module'
+      import { Kafka, logLevel } from 'nkafka/kafkajs'
+      const cjs = createRequire(process.cwd() + '/')('nkafka/kafkajs')
+      if (cjs.Kafka !== Kafka) throw new Error('two instances')
+      const p = new Kafka({ brokers: [${JSON.stringify(brokers())}], logLevel: logLevel.NOTHING }).producer()
+      await p.connect()
+      const [r] = await p.send({ topic: ${JSON.stringify(topic)}, messages: [{ value: 'from dist' }] })
+      await p.disconnect()
+      console.log(r.topicName + ' ' + r.baseOffset)
+    `
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+    expect(r.stderr).toBe('')
+    expect(r.stdout.trim()).toBe(`${topic} 0`)
   })
 })

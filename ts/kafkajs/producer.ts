@@ -7,7 +7,7 @@
 import { Admin as NkafkaAdmin } from '../admin'
 import type { ProducerConfig as NkafkaProducerConfig } from '../config'
 import { Producer as NkafkaProducer, type RecordMetadata as NkafkaRecordMetadata, type ProducerMessage } from '../producer'
-import { KafkaJSError, KafkaJSNonRetriableError, kafkajsErrors, toKafkaJSError } from './errors'
+import { KafkaJSError, KafkaJSNonRetriableError, kafkajsErrors, notSupported, toKafkaJSError } from './errors'
 import { Instrumentation } from './events'
 import type { Kafka, Logger } from './kafka'
 
@@ -165,9 +165,9 @@ export class Producer {
     if (this.partitioner !== undefined && typeof this.partitioner !== 'function') {
       throw new KafkaJSNonRetriableError('createPartitioner() must return a function')
     }
-    if (config.allowAutoTopicCreation !== undefined) {
-      this.log.debug('allowAutoTopicCreation is not a client setting in nkafka: the broker decides (auto.create.topics.enable)', {})
-    }
+    // nkafka producers always ask for auto-creation in metadata requests (the broker's
+    // auto.create.topics.enable decides), so only `true`, KafkaJS's default, can be honoured.
+    if (config.allowAutoTopicCreation === false) throw notSupported('allowAutoTopicCreation: false on a producer')
   }
 
   on(eventName: string, listener: (event: import('./events').InstrumentationEvent<any>) => void): () => void {

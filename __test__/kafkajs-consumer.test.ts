@@ -130,6 +130,49 @@ describe('kafkajs consumer', () => {
     expect(await committed(groupId, topic)).toEqual(['1'])
   })
 
+  it('by default a crash restarts the consumer (CRASH restart: true) and the failed message is delivered again', async () => {
+    const topic = uniqueTopic('kjs-restart-crash')
+    await createTopic(topic, 1)
+    await produceRange(topic, 0, 3)
+    const c = await consumer(uniqueTopic('g'), { retry: { initialRetryTime: 50, retries: 0 } })
+    const crashes: boolean[] = []
+    c.on(c.events.CRASH, (e) => crashes.push(e.payload.restart))
+    await c.subscribe({ topic, fromBeginning: true })
+    const seen: string[] = []
+    let thrown = false
+    await c.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.offset)
+        if (message.offset === '1' && !thrown) {
+          thrown = true
+          throw new Error('once')
+        }
+      },
+    })
+    await until(() => seen.includes('2'), 60_000, 'offset 2 after the restart')
+    expect(crashes).toEqual([true])
+    expect(seen).toEqual(['0', '1', '1', '2'])
+  })
+
+  it('consumer.pause([{ topic }]) outside the handler stops the topic until resume(); paused() lists its partitions', async () => {
+    const topic = uniqueTopic('kjs-pause-topic')
+    await createTopic(topic, 2)
+    const c = await consumer(uniqueTopic('g'))
+    await c.subscribe({ topic, fromBeginning: true })
+    let n = 0
+    const joined = new Promise((r) => c.on(c.events.GROUP_JOIN, r))
+    await c.run({ eachMessage: async () => void n++ })
+    await joined
+    c.pause([{ topic }])
+    expect(c.paused()).toEqual([{ topic, partitions: [0, 1] }])
+    await produceRange(topic, 0, 6)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(n).toBe(0)
+    c.resume([{ topic }])
+    await until(() => n === 6, 30_000, 'six after resume')
+    expect(c.paused()).toEqual([])
+  })
+
   it('eachBatch: batch fields, resolveOffset with eachBatchAutoResolve false commits only what was resolved', async () => {
     const topic = uniqueTopic('kjs-batch')
     await createTopic(topic, 1)

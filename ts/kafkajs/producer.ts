@@ -7,7 +7,7 @@
 import { Admin as NkafkaAdmin } from '../admin'
 import type { ProducerConfig as NkafkaProducerConfig } from '../config'
 import { Producer as NkafkaProducer, type RecordMetadata as NkafkaRecordMetadata, type ProducerMessage } from '../producer'
-import { KafkaJSError, KafkaJSNonRetriableError, kafkajsErrors, notSupported, toKafkaJSError } from './errors'
+import { KafkaJSError, KafkaJSNonRetriableError, kafkajsErrors, toKafkaJSError } from './errors'
 import { Instrumentation } from './events'
 import type { Kafka, Logger } from './kafka'
 
@@ -165,9 +165,12 @@ export class Producer {
     if (this.partitioner !== undefined && typeof this.partitioner !== 'function') {
       throw new KafkaJSNonRetriableError('createPartitioner() must return a function')
     }
-    // nkafka producers always ask for auto-creation in metadata requests (the broker's
-    // auto.create.topics.enable decides), so only `true`, KafkaJS's default, can be honoured.
-    if (config.allowAutoTopicCreation === false) throw notSupported('allowAutoTopicCreation: false on a producer')
+    // nkafka producers always ask for auto-creation in metadata requests: the broker's
+    // auto.create.topics.enable decides. `false` is common in KafkaJS code, so it is a
+    // documented no-op rather than an error that would block the migration.
+    if (config.allowAutoTopicCreation === false) {
+      this.log.debug('allowAutoTopicCreation: false is not honoured: the broker (auto.create.topics.enable) decides (docs/KAFKAJS.md)', {})
+    }
   }
 
   on(eventName: string, listener: (event: import('./events').InstrumentationEvent<any>) => void): () => void {

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KafkaError } from '../ts/index'
 import {
   Kafka,
@@ -14,7 +15,7 @@ import {
   logLevel,
 } from '../ts/kafkajs'
 import { toKafkaJSError } from '../ts/kafkajs/errors'
-import { brokers, uniqueTopic } from './helpers'
+import { brokers, kafkaScript, uniqueTopic } from './helpers'
 
 describe('kafkajs errors', () => {
   it('a broker error becomes KafkaJSProtocolError with type (Kafka name), code (number), retriable, and the KafkaError as cause', async () => {
@@ -81,5 +82,61 @@ describe('kafkajs errors', () => {
     expect(new KafkaJSNonRetriableError('x').retriable).toBe(false)
     const wrapped = new KafkaJSError(new Error('inner'))
     expect([wrapped.message, (wrapped.cause as Error).message]).toEqual(['inner', 'inner'])
+  })
+})
+
+describe('kafkajs ssl and sasl options on the secure broker', () => {
+  let secure: any
+  let stopSecure: (() => Promise<void>) | null = null
+  beforeAll(async () => {
+    const file = process.env.KAFKA_SECURE_JSON?.trim()
+    if (file) {
+      secure = JSON.parse(readFileSync(file, 'utf8'))
+    } else {
+      const kafka = await kafkaScript()
+      const started = await kafka.startKafka({ mode: 'secure', quiet: true, autoCreateTopics: false })
+      secure = started
+      stopSecure = started.reused ? null : () => started.stop()
+    }
+  })
+  afterAll(async () => {
+    if (stopSecure) await stopSecure()
+  })
+
+  it("ssl: { ca } with sasl: { mechanism: 'scram-sha-512', username, password } connects, creates a topic and sends", async () => {
+    const { username, password } = secure.credentials
+    const k = new Kafka({
+      brokers: [secure.listeners.SASL_SSL],
+      ssl: { ca: [secure.caPem] },
+      sasl: { mechanism: 'scram-sha-512', username, password },
+      logLevel: logLevel.NOTHING,
+    })
+    const admin = k.admin()
+    await admin.connect()
+    const topic = uniqueTopic('kjs-sasl')
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] })).toBe(true)
+    await admin.disconnect()
+    const producer = k.producer()
+    await producer.connect()
+    const [r] = await producer.send({ topic, messages: [{ value: 'secure' }] })
+    await producer.disconnect()
+    expect(r?.baseOffset).toBe('0')
+  })
+
+  it('a wrong password rejects connect() with KafkaJSSASLAuthenticationError (not retriable)', async () => {
+    const k = new Kafka({
+      brokers: [secure.listeners.SASL_SSL],
+      ssl: { ca: secure.caPem },
+      sasl: { mechanism: 'plain', username: secure.credentials.username, password: 'wrong' },
+      requestTimeout: 10_000,
+      logLevel: logLevel.NOTHING,
+    })
+    const err = await k
+      .admin()
+      .connect()
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(KafkaJSSASLAuthenticationError)
+    expect(err.retriable).toBe(false)
+    expect(err.cause).toBeInstanceOf(KafkaError)
   })
 })

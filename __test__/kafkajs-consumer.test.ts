@@ -173,6 +173,37 @@ describe('kafkajs consumer', () => {
     expect(c.paused()).toEqual([])
   })
 
+  it('partitionsConsumedConcurrently runs several partitions at once and keeps each partition in order', async () => {
+    const topic = uniqueTopic('kjs-concurrent')
+    await createTopic(topic, 3)
+    const producer = kafka().producer()
+    await producer.connect()
+    for (let p = 0; p < 3; p++)
+      await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: String(i), partition: p })) })
+    await producer.disconnect()
+    const groupId = uniqueTopic('g')
+    const c = await consumer(groupId)
+    await c.subscribe({ topic, fromBeginning: true })
+    let active = 0
+    let maxActive = 0
+    const byPartition = new Map<number, string[]>()
+    await c.run({
+      partitionsConsumedConcurrently: 3,
+      eachMessage: async ({ partition, message }) => {
+        active++
+        maxActive = Math.max(maxActive, active)
+        await new Promise((r) => setTimeout(r, 50))
+        byPartition.set(partition, [...(byPartition.get(partition) ?? []), message.offset])
+        active--
+      },
+    })
+    await until(() => [...byPartition.values()].reduce((a, l) => a + l.length, 0) === 15, 30_000, '15 messages')
+    await c.stop()
+    expect(maxActive).toBeGreaterThan(1)
+    for (const p of [0, 1, 2]) expect(byPartition.get(p)).toEqual(['0', '1', '2', '3', '4'])
+    expect(await committed(groupId, topic)).toEqual(['5', '5', '5'])
+  })
+
   it('eachBatch: batch fields, resolveOffset with eachBatchAutoResolve false commits only what was resolved', async () => {
     const topic = uniqueTopic('kjs-batch')
     await createTopic(topic, 1)

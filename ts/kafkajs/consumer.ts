@@ -307,8 +307,6 @@ export class Consumer {
     this.runConfig = { ...this.runConfig, ...config }
     const n = this.runConfig.partitionsConsumedConcurrently
     if (!Number.isInteger(n) || n < 1) throw new KafkaJSNonRetriableError('partitionsConsumedConcurrently must be a positive integer')
-    if (n > 1)
-      this.log.debug('partitionsConsumedConcurrently > 1: nkafka/kafkajs processes one partition batch at a time (docs/KAFKAJS.md)', { n })
     await this.start()
   }
 
@@ -360,48 +358,89 @@ export class Consumer {
     return new RegExp([...escaped, ...this.patterns.map((p) => `(?:${p.source})`)].join('|'))
   }
 
+  /**
+   * Pulls batches and runs the handler on them: one at a time, or with
+   * partitionsConsumedConcurrently > 1 on up to that many partitions at once, each
+   * partition's batches still in order. The first fatal error ends the loop and crashes.
+   */
   private async processLoop(consumer: NkafkaConsumer): Promise<void> {
-    let failures = 0
+    const limit = this.runConfig.partitionsConsumedConcurrently
+    const failures = new Map<string, number>()
+    const inFlight = new Map<string, Promise<void>>()
+    let fatal: { error: unknown } | null = null
     const it = consumer.batches()
     try {
-      while (this.running) {
-        const r = await it.next()
-        if (r.done || !this.running) break
-        const b = r.value
-        const k = key(b.topic, b.partition)
-        if (this.isPaused(b.topic, b.partition)) continue
-        const outcome = await this.processBatch(consumer, b.topic, b.partition, b.messages, k)
-        if (outcome === null) {
-          failures = 0
-          await this.commitIfNecessary()
+      while (this.running && fatal === null) {
+        if (inFlight.size >= limit) {
+          await Promise.race(inFlight.values())
           continue
         }
-        // The handler threw: commit what was resolved, go back to the message, retry.
-        await this.commitResolved().catch((e) => this.log.error('commit after a failed handler failed', { error: String(e) }))
-        const next = this.resolved.get(k)?.offset ?? outcome.offset
-        this.seekInternal(consumer, b.topic, b.partition, Math.max(next, outcome.offset))
-        const err = outcome.error
-        const retriable = (err as { retriable?: unknown })?.retriable !== false
-        if (!retriable || failures >= this.retry.retries) {
-          const wait = retryTime(this.retry, failures)
-          throw retriable ? new KafkaJSNumberOfRetriesExceeded(err as Error, { retryCount: failures, retryTime: wait }) : err
-        }
-        const wait = retryTime(this.retry, failures++)
-        this.log.error(`Error when calling ${this.runConfig.eachBatch ? 'eachBatch' : 'eachMessage'}, retrying in ${wait} ms`, {
-          topic: b.topic,
-          partition: b.partition,
-          offset: String(outcome.offset),
-          error: (err as Error)?.message ?? String(err),
-          retryCount: failures,
-        })
-        await sleep(wait)
+        const r = await it.next()
+        if (r.done || !this.running || fatal !== null) break
+        const b = r.value
+        const k = key(b.topic, b.partition)
+        // Taken now: a seek or revocation while an earlier batch of this partition runs makes this one stale.
+        const version = this.versions.get(k) ?? 0
+        const previous = inFlight.get(k)
+        const task: Promise<void> = (async () => {
+          if (previous) await previous
+          if (this.isPaused(b.topic, b.partition) || (this.versions.get(k) ?? 0) !== version) return
+          await this.runBatch(consumer, b.topic, b.partition, b.messages, k, version, failures)
+        })()
+          .catch((error: unknown) => {
+            fatal ??= { error }
+            // Ends a poll waiting for data, so the loop sees the error.
+            consumer.stop()
+          })
+          .finally(() => {
+            if (inFlight.get(k) === task) inFlight.delete(k)
+          })
+        inFlight.set(k, task)
+        if (limit === 1) await task
       }
-    } catch (e) {
+      await Promise.all(inFlight.values())
+    } finally {
       await it.return(undefined).catch(() => {})
-      await this.crash(toKafkaJSError(e) as Error)
+    }
+    if (fatal !== null) await this.crash(toKafkaJSError((fatal as { error: unknown }).error) as Error)
+  }
+
+  /** One batch: the handler, then on failure a commit of what was resolved, a seek back and KafkaJS's backoff. */
+  private async runBatch(
+    consumer: NkafkaConsumer,
+    topic: string,
+    partition: number,
+    messages: NkafkaMessage[],
+    k: string,
+    version: number,
+    failures: Map<string, number>,
+  ): Promise<void> {
+    const outcome = await this.processBatch(consumer, topic, partition, messages, k, version)
+    if (outcome === null) {
+      failures.delete(k)
+      await this.commitIfNecessary()
       return
     }
-    await it.return(undefined).catch(() => {})
+    await this.commitResolved().catch((e) => this.log.error('commit after a failed handler failed', { error: String(e) }))
+    const next = this.resolved.get(k)?.offset ?? outcome.offset
+    this.seekInternal(consumer, topic, partition, Math.max(next, outcome.offset))
+    const err = outcome.error
+    const retriable = (err as { retriable?: unknown })?.retriable !== false
+    const count = failures.get(k) ?? 0
+    if (!retriable || count >= this.retry.retries) {
+      const wait = retryTime(this.retry, count)
+      throw retriable ? new KafkaJSNumberOfRetriesExceeded(err as Error, { retryCount: count, retryTime: wait }) : err
+    }
+    failures.set(k, count + 1)
+    const wait = retryTime(this.retry, count)
+    this.log.error(`Error when calling ${this.runConfig.eachBatch ? 'eachBatch' : 'eachMessage'}, retrying in ${wait} ms`, {
+      topic,
+      partition,
+      offset: String(outcome.offset),
+      error: (err as Error)?.message ?? String(err),
+      retryCount: count + 1,
+    })
+    await sleep(wait)
   }
 
   /** Runs the handler on one partition's batch; null when done, else the failing offset and error. */
@@ -411,8 +450,8 @@ export class Consumer {
     partition: number,
     nkMessages: NkafkaMessage[],
     k: string,
+    version: number,
   ): Promise<{ offset: number; error: unknown } | null> {
-    const version = this.versions.get(k) ?? 0
     const stale = () => (this.versions.get(k) ?? 0) !== version || !this.running
     const messages = nkMessages.map(toKafkaMessage)
     const first = nkMessages[0]?.offsetNumber ?? 0

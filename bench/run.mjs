@@ -26,6 +26,7 @@ const require = createRequire(import.meta.url)
 /** Every client, in run order. nkafka first; references last. */
 export const CLIENT_IDS = [
   'nkafka',
+  'kafkajs-compat',
   'kafkajs',
   'platformatic',
   'platformatic-v2',
@@ -136,6 +137,7 @@ function environment(clients, { java }) {
   env.nkafka = built
     ? { version: `${nkVersion} (${commit}${dirty ? ', uncommitted changes in crates/ or ts/' : ''})`, runtime: `node ${process.version}` }
     : { unavailable: 'nkafka is not built: run `npm install` (or `npm run build`) at the repo root' }
+  env['kafkajs-compat'] = built ? { ...env.nkafka } : env.nkafka
   nodeLib('kafkajs', path.join(nm, 'kafkajs'))
   nodeLib('platformatic', path.join(nm, '@platformatic', 'kafka'))
   const libv = (pkg) => {

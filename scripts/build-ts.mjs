@@ -29,3 +29,6 @@ console.log(`dist/: CommonJS + ESM entry (${unique.join(', ')})`)
 // nkafka/otel: its own entry, so only its users load @opentelemetry/api.
 const otel = esmEntry('otel', ' of nkafka/otel')
 console.log(`dist/otel/: CommonJS + ESM entry (${otel.join(', ')})`)
+// nkafka/kafkajs: its own ESM entry over its CommonJS build (same addon instance).
+const kafkajs = esmEntry('kafkajs', ' of nkafka/kafkajs')
+console.log(`dist/kafkajs/: CommonJS + ESM entry (${kafkajs.length} names)`)

@@ -91,6 +91,18 @@ try {
   )
   if (esm.status !== 0) fail(`import('nkafka') failed:\n${esm.stderr}`)
   console.log(`pack-test: ${esm.stdout.trim()}`)
+  // nkafka/kafkajs: the KafkaJS-compatible subpath, both ways, one instance of the addon.
+  const kjs = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "import { createRequire } from 'node:module'; import { Kafka, KafkaJSError } from 'nkafka/kafkajs'; const req = createRequire(process.cwd() + '/'); if (req('nkafka/kafkajs').Kafka !== Kafka || typeof KafkaJSError !== 'function') throw new Error('bad nkafka/kafkajs exports'); console.log('nkafka/kafkajs require + import ok')",
+    ],
+    { cwd: app, env, encoding: 'utf8' },
+  )
+  if (kjs.status !== 0) fail(`nkafka/kafkajs failed:\n${kjs.stderr}`)
+  console.log(`pack-test: ${kjs.stdout.trim()}`)
   const types = join(installed, 'dist', 'index.d.ts')
   if (!existsSync(types) || !existsSync(join(installed, 'dist', 'index.d.mts'))) fail('type declarations are missing from the package')
   console.log('pack-test: type declarations present (index.d.ts, index.d.mts)')

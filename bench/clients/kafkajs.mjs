@@ -56,13 +56,16 @@ export const meta = {
   },
 }
 
-function kafka(spec) {
-  const { Kafka, logLevel } = require('kafkajs')
+// `api` is the KafkaJS API in use: KafkaJS itself, or nkafka/kafkajs
+// (clients/kafkajs-compat.mjs runs these same workloads through it).
+function kafka(api, spec) {
+  const { Kafka, logLevel } = api.load()
   return new Kafka({ clientId: 'bench-kafkajs', brokers: [spec.bootstrap], logLevel: logLevel.NOTHING })
 }
 
-function lz4Codec() {
-  const { CompressionCodecs, CompressionTypes } = require('kafkajs')
+function lz4Codec(api) {
+  const { CompressionCodecs, CompressionTypes } = api.load()
+  if (api.builtinLz4) return CompressionTypes.LZ4
   const lz4 = require('lz4-napi')
   CompressionCodecs[CompressionTypes.LZ4] = () => ({
     compress: async (encoder) => lz4.compressFrameSync(encoder.buffer),
@@ -71,14 +74,14 @@ function lz4Codec() {
   return CompressionTypes.LZ4
 }
 
-async function produce(spec) {
+async function produce(api, spec) {
   const { n, topic } = spec
   const values = randomPool(spec.valueSize)
   const keys = spec.keySize ? randomPool(spec.keySize, 65536) : null
   const mask = values.length - 1
   let compression
-  if (spec.compression === 'lz4') compression = lz4Codec()
-  const producer = kafka(spec).producer(
+  if (spec.compression === 'lz4') compression = lz4Codec(api)
+  const producer = kafka(api, spec).producer(
     spec.idempotence ? { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } : { allowAutoTopicCreation: false },
   )
   await producer.connect()
@@ -109,18 +112,18 @@ async function produce(spec) {
   return throughputResult({ n, elapsedMs: elapsed, valueSize: spec.valueSize, cpu, extra: { batch: BATCH, concurrency: CONCURRENCY } })
 }
 
-async function sendAwait(spec) {
+async function sendAwait(api, spec) {
   const { topic } = spec
-  const producer = kafka(spec).producer({ allowAutoTopicCreation: false })
+  const producer = kafka(api, spec).producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const result = await measureAwaitEach(spec, (value) => producer.send({ topic, acks: spec.acks, messages: [{ value }] }))
   await producer.disconnect()
   return result
 }
 
-async function consumeGroup(spec) {
+async function consumeGroup(api, spec) {
   const { n, topic } = spec
-  const consumer = kafka(spec).consumer({ groupId: spec.groupId })
+  const consumer = kafka(api, spec).consumer({ groupId: spec.groupId })
   await consumer.connect()
   await consumer.subscribe({ topics: [topic], fromBeginning: true })
   const progress = progressReporter('consumed', n)
@@ -151,10 +154,10 @@ async function consumeGroup(spec) {
   })
 }
 
-async function e2e(spec) {
+async function e2e(api, spec) {
   const { topic } = spec
   const rec = e2eRecorder(spec)
-  const client = kafka(spec)
+  const client = kafka(api, spec)
   const consumer = client.consumer({ groupId: spec.groupId })
   const producer = client.producer({ allowAutoTopicCreation: false })
   await Promise.all([consumer.connect(), producer.connect()])
@@ -188,4 +191,18 @@ async function e2e(spec) {
   return { n: rec.received, rate: spec.rate, durationMs: spec.durationMs, cpuWindow: cpu, latency: rec.latency() }
 }
 
-export const workloads = { P1: produce, 'P1-6': produce, P2: produce, P3: sendAwait, C2: consumeGroup, 'C2-6': consumeGroup, E2E: e2e }
+/** The workloads on a KafkaJS API: `{ load: () => module, builtinLz4 }`. */
+export function kafkajsWorkloads(api) {
+  const on = (f) => (spec) => f(api, spec)
+  return {
+    P1: on(produce),
+    'P1-6': on(produce),
+    P2: on(produce),
+    P3: on(sendAwait),
+    C2: on(consumeGroup),
+    'C2-6': on(consumeGroup),
+    E2E: on(e2e),
+  }
+}
+
+export const workloads = kafkajsWorkloads({ load: () => require('kafkajs'), builtinLz4: false })

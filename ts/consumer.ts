@@ -3,7 +3,7 @@ import { CLIENT_KEYS, type ClientConfig, checkKeys, describe, toBindingClientCon
 import { commitChannel, type ProcessContext, processChannel, rebalanceChannel, traced } from './diagnostics'
 import { invalidArgument, invalidConfig, KafkaError } from './errors'
 import { type ClientLog, clientLog } from './logger'
-import { type BatchInfo, type Deserializer, deserializers, Message, RecordRows } from './message'
+import { type BatchInfo, type Deserializer, Message, RecordRows, resolveDeserializer } from './message'
 import { native } from './native'
 
 /** Consumer settings. Defaults follow the Java client 4.x unless noted. */
@@ -210,13 +210,6 @@ function toBinding(config: ConsumerConfig): BindingConsumerConfig {
     out.checkCrcs = c.checkCrcs
   }
   return out
-}
-
-function resolveDeserializer<T>(d: 'string' | 'json' | Deserializer<T> | undefined, key: string): Deserializer<unknown> | undefined {
-  if (d === undefined) return undefined
-  if (d === 'string' || d === 'json') return deserializers[d]
-  if (typeof d === 'function') return d as Deserializer<unknown>
-  throw invalidArgument(`${key} must be 'string', 'json' or a function, got ${describe(d)}`)
 }
 
 function positiveInt(v: unknown, key: string, dflt: number): number {

@@ -1,3 +1,6 @@
+import { describe } from './config'
+import { invalidArgument } from './errors'
+
 /**
  * Records from Rust, read lazily. Polls and delivery reports hand JS the same shape (see
  * crates/node/src/rows.rs): one ArrayBuffer holding a Float64 index, 8 numbers per record
@@ -187,4 +190,12 @@ export class Message<K = Buffer | null, V = Buffer | null> {
       value: this.valueBytes?.toString('base64') ?? null,
     }
   }
+}
+
+/** A consumer's key/value deserializer option: a built-in name or a function. */
+export function resolveDeserializer<T>(d: 'string' | 'json' | Deserializer<T> | undefined, key: string): Deserializer<unknown> | undefined {
+  if (d === undefined) return undefined
+  if (d === 'string' || d === 'json') return deserializers[d as 'string' | 'json']
+  if (typeof d === 'function') return d as Deserializer<unknown>
+  throw invalidArgument(`${key} must be 'string', 'json' or a function, got ${describe(d)}`)
 }

@@ -2,7 +2,7 @@ import type { BindingAckResult, BindingShareConfig, BindingShareConsumer, Bindin
 import { CLIENT_KEYS, type ClientConfig, checkKeys, describe, toBindingClientConfig } from './config'
 import { invalidArgument, invalidConfig, KafkaError } from './errors'
 import { type ClientLog, clientLog } from './logger'
-import { type BatchInfo, type Deserializer, deserializers, Message, RecordRows } from './message'
+import { type BatchInfo, type Deserializer, Message, RecordRows, resolveDeserializer } from './message'
 import { native } from './native'
 
 /**
@@ -137,13 +137,6 @@ function toBinding(config: ShareConsumerConfig): BindingShareConfig {
     out.checkCrcs = c.checkCrcs
   }
   return out
-}
-
-function resolveDeserializer<T>(d: 'string' | 'json' | Deserializer<T> | undefined, key: string): Deserializer<unknown> | undefined {
-  if (d === undefined) return undefined
-  if (d === 'string' || d === 'json') return deserializers[d]
-  if (typeof d === 'function') return d as Deserializer<unknown>
-  throw invalidArgument(`${key} must be 'string', 'json' or a function, got ${describe(d)}`)
 }
 
 const ACK_TYPES = new Set(['accept', 'release', 'reject', 'renew'])

@@ -340,6 +340,30 @@ describe('consumer groups (KIP-848 consumer protocol)', () => {
     await first.stop()
   }, 120_000)
 
+  it('a member past the group’s size limit is refused with GROUP_MAX_SIZE_REACHED; the others keep their partitions', async () => {
+    // The test broker sets group.consumer.max.size=8 (scripts/kafka/config.mjs).
+    const topic = uniqueTopic('g848-full')
+    await createTopic(topic, 8)
+    const groupId = uniqueTopic('grp848')
+    const members = Array.from({ length: 8 }, () => member(groupId, topic))
+    try {
+      for (const m of members) await m.start()
+      await until(() => members.every((m) => m.c.assignment().length === 1), 90_000, 'eight members with a partition each')
+      const ninth = member(groupId, topic)
+      members.push(ninth)
+      await ninth.start()
+      await until(() => ninth.failure() !== null, 30_000, 'the ninth member to be refused')
+      expect(ninth.failure()).toMatchObject({ code: 'GROUP_MAX_SIZE_REACHED' })
+      expect(ninth.c.assignment()).toEqual([])
+      for (const m of members.slice(0, 8)) {
+        expect(m.failure()).toBeNull()
+        expect(m.c.assignment().length).toBe(1)
+      }
+    } finally {
+      for (const m of members) await m.stop()
+    }
+  }, 180_000)
+
   it('consume-transform-produce: offsets go in the transaction with the member epoch', async () => {
     const kafka = await kafkaScript()
     const input = uniqueTopic('g848-in')

@@ -74,6 +74,38 @@ describe('kafkajs consumer', () => {
     expect(await committed(groupId, topic)).toEqual(['10'])
   })
 
+  it('stop() waits for the running handler and commits the message it finished', async () => {
+    const topic = uniqueTopic('kjs-stop-commit')
+    await createTopic(topic, 1)
+    await produceRange(topic, 0, 3)
+    const groupId = uniqueTopic('g')
+    const c = await consumer(groupId)
+    await c.subscribe({ topic, fromBeginning: true })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    let entered = false
+    const seen: string[] = []
+    await c.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.offset)
+        if (message.offset === '1') {
+          entered = true
+          await gate
+        }
+      },
+    })
+    await until(() => entered, 30_000, 'the handler on offset 1')
+    const stopped = c.stop()
+    await new Promise((r) => setTimeout(r, 300))
+    release()
+    await stopped
+    // Offset 1's handler finished during stop(): it counts; offset 2 was never handed over.
+    expect(seen).toEqual(['0', '1'])
+    expect(await committed(groupId, topic)).toEqual(['2'])
+  })
+
   it('a throwing eachMessage does not commit that offset and is retried with the same message', async () => {
     const topic = uniqueTopic('kjs-throw')
     await createTopic(topic, 1)

@@ -111,6 +111,9 @@ export function brokerConfig({ mode, node, nodes, tls, autoCreateTopics }) {
     // a member fenced quickly sets consumer.session.timeout.ms on its own group.
     'group.consumer.min.session.timeout.ms': 3000,
     'group.consumer.min.heartbeat.interval.ms': 500,
+    // Not reconfigurable at run time, so set here for the GROUP_MAX_SIZE_REACHED test; no
+    // other test puts more than 4 members in a KIP-848 group.
+    'group.consumer.max.size': 8,
     'auto.create.topics.enable': autoCreateTopics,
     'num.partitions': 1,
     'default.replication.factor': replication,

@@ -205,6 +205,7 @@ export class Consumer {
   private readonly resolved = new Map<string, { topic: string; partition: number; offset: number }>()
   private readonly committedOffsets = new Map<string, number>()
   private uncommittedCount = 0
+  private commitChain: Promise<void> = Promise.resolve()
   private lastCommitAt = Date.now()
   /** Bumped by seek and revoke: a batch read before is stale. */
   private readonly versions = new Map<string, number>()
@@ -452,7 +453,10 @@ export class Consumer {
     k: string,
     version: number,
   ): Promise<{ offset: number; error: unknown } | null> {
-    const stale = () => (this.versions.get(k) ?? 0) !== version || !this.running
+    // Revoked or seeked away: what the handler did no longer counts. Stopping is not that:
+    // a handler that finishes while stop() waits for it still has its offset committed.
+    const moved = () => (this.versions.get(k) ?? 0) !== version
+    const stale = () => moved() || !this.running
     const messages = nkMessages.map(toKafkaMessage)
     const first = nkMessages[0]?.offsetNumber ?? 0
     const last = nkMessages[nkMessages.length - 1]?.offsetNumber ?? first - 1
@@ -485,7 +489,7 @@ export class Consumer {
       const resolveOffset = (offset: string) => {
         const o = Number(offset)
         if (!Number.isSafeInteger(o)) throw new KafkaJSNonRetriableError(`resolveOffset takes an offset string, got ${String(offset)}`)
-        if (!stale()) this.resolve(topic, partition, o)
+        if (!moved()) this.resolve(topic, partition, o)
       }
       try {
         await eachBatch({
@@ -501,7 +505,7 @@ export class Consumer {
           isRunning: () => this.running,
           isStale: stale,
         })
-        if (this.runConfig.eachBatchAutoResolve && !stale() && nkMessages.length > 0) this.resolve(topic, partition, last)
+        if (this.runConfig.eachBatchAutoResolve && !moved() && nkMessages.length > 0) this.resolve(topic, partition, last)
       } catch (error) {
         if (stale()) return null
         return { offset: this.resolved.get(k)?.offset ?? first, error }
@@ -518,9 +522,10 @@ export class Consumer {
           if (stale()) return null
           return { offset, error }
         }
-        if (stale()) break
+        if (moved()) break
         this.resolve(topic, partition, offset)
         position = offset + 1
+        if (!this.running) break
         if (this.runConfig.autoCommitThreshold != null || this.runConfig.autoCommitInterval != null) await this.commitIfNecessary()
         if (this.isPaused(topic, partition)) break
       }
@@ -735,17 +740,40 @@ export class Consumer {
     if ((autoCommitInterval == null && autoCommitThreshold == null) || byInterval || byThreshold) await this.commitResolved()
   }
 
-  private async commitResolved(only?: Array<{ topic: string; partition: number }>): Promise<void> {
-    if (!this.runConfig.autoCommit || this.consumer === null) return
-    const list = flatten(this.uncommitted()).filter((o) => !only || only.some((p) => p.topic === o.topic && p.partition === o.partition))
-    if (list.length === 0) return
-    await this.commitList(
-      this.consumer,
-      list.map((o) => ({ ...o, offset: Number(o.offset) })),
-    )
+  private commitResolved(only?: Array<{ topic: string; partition: number }>): Promise<void> {
+    // The list is taken when this commit's turn comes, so a commit queued behind another
+    // sends only what that one did not.
+    return this.serially(async () => {
+      const consumer = this.consumer
+      if (!this.runConfig.autoCommit || consumer === null) return
+      const list = flatten(this.uncommitted()).filter((o) => !only || only.some((p) => p.topic === o.topic && p.partition === o.partition))
+      if (list.length > 0)
+        await this.commitNow(
+          consumer,
+          list.map((o) => ({ ...o, offset: Number(o.offset) })),
+        )
+    })
   }
 
-  private async commitList(
+  private commitList(
+    consumer: NkafkaConsumer,
+    list: Array<{ topic: string; partition: number; offset: number; metadata?: string }>,
+  ): Promise<void> {
+    return this.serially(() => this.commitNow(consumer, list))
+  }
+
+  /**
+   * One commit at a time: with partitionsConsumedConcurrently > 1 several batches finish
+   * together, and each commit's bookkeeping (committedOffsets, the threshold count, the
+   * event) must follow the one before it. A failed commit does not block the next.
+   */
+  private serially(commit: () => Promise<void>): Promise<void> {
+    const next = this.commitChain.then(commit)
+    this.commitChain = next.catch(() => {})
+    return next
+  }
+
+  private async commitNow(
     consumer: NkafkaConsumer,
     list: Array<{ topic: string; partition: number; offset: number; metadata?: string }>,
   ): Promise<void> {

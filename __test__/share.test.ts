@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { type AcknowledgementResult, KafkaError, Producer, ShareConsumer, type ShareConsumerConfig, type ShareMessage } from '../ts/index'
 import { brokers, createTopic, kafkaScript, produceRange, setGroupConfig, uniqueTopic, until } from './helpers'
@@ -167,6 +168,51 @@ describe('ShareConsumer', () => {
       expect(results[0]?.error?.code).toBe('INVALID_RECORD_STATE')
     } finally {
       await Promise.all([slow.close(), other.close()])
+    }
+  })
+
+  it('a consumer killed holding records: they come back to another member, delivery count 2', async () => {
+    const topic = uniqueTopic('share-killed')
+    await createTopic(topic, 1)
+    const group = await shareGroup(2000)
+    await produceRange(topic, 0, 5)
+    // The member that dies runs in a child process: SIGKILL, no close(), no acknowledgement.
+    const script = `
+      const { ShareConsumer } = require(${JSON.stringify(`${process.cwd()}/dist/index.js`)})
+      const c = new ShareConsumer({ bootstrapServers: ${JSON.stringify(brokers())}, groupId: ${JSON.stringify(group)}, acknowledgementMode: 'explicit' }, { valueDeserializer: 'string' })
+      setTimeout(() => process.exit(3), 60000).unref()
+      ;(async () => {
+        await c.subscribe(${JSON.stringify(topic)})
+        const held = []
+        while (held.length < 5) held.push(...(await c.poll(500)))
+        process.stdout.write(JSON.stringify(held.map((m) => [m.value, m.deliveryCount])) + '\\n')
+      })().catch((e) => { process.stdout.write(JSON.stringify({ error: e.code }) + '\\n'); process.exit(2) })
+    `
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise((r) => child.once('exit', r))
+    let line = ''
+    child.stdout.on('data', (d: Buffer) => {
+      line += d.toString()
+    })
+    const other = share(group)
+    try {
+      await until(() => line.includes('\n'), 60_000, 'the child to hold five records')
+      expect(JSON.parse(line)).toEqual([
+        ['0', 1],
+        ['1', 1],
+        ['2', 1],
+        ['3', 1],
+        ['4', 1],
+      ])
+      child.kill('SIGKILL')
+      await exited
+      await other.subscribe(topic)
+      const taken = await pollUntil(other, 5, 30_000)
+      expect(taken.map((m) => m.value).sort()).toEqual(['0', '1', '2', '3', '4'])
+      for (const m of taken) expect(m.deliveryCount).toBe(2)
+    } finally {
+      child.kill('SIGKILL')
+      await other.close()
     }
   })
 
